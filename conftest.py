@@ -1,0 +1,65 @@
+"""pytest wiring: device and dtype options, the report header, parity parametrization, the
+ledger of known torch divergences as strict xfails, and the measured table at the end."""
+import platform
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, settings
+
+from parity_tests.harness import ParityMismatch, TORCH_DTYPES, present_devices
+from parity_tests.measured_table import MeasuredTablePlugin
+from parity_tests.registry import FLOAT_DTYPES
+from parity_tests.tables import LEDGER, divergences_for
+
+settings.register_profile("ci", derandomize=True, max_examples=25, deadline=None, database=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=60, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("parity")
+    group.addoption("--device", default="cpu,cuda,mps",
+                    help="comma-separated devices to check (default: cpu,cuda,mps; "
+                         "absent ones are reported as skipped)")
+    group.addoption("--dtype", default=",".join(FLOAT_DTYPES),
+                    help=f"comma-separated dtypes to check (default: {','.join(FLOAT_DTYPES)})")
+    group.addoption("--parity-table", default="reports/parity-table.md",
+                    help="where to write the measured table (Markdown, plus a .json beside it)")
+
+
+def requested(config, option):
+    return [value.strip() for value in config.getoption(option).split(",") if value.strip()]
+
+
+def pytest_configure(config):
+    unknown = set(requested(config, "--dtype")) - set(TORCH_DTYPES)
+    if unknown:
+        raise pytest.UsageError(f"--dtype: unknown {sorted(unknown)}; choose from {list(TORCH_DTYPES)}")
+    config.parity_devices = [d for d in requested(config, "--device") if d in present_devices()]
+    config.parity_dtypes = requested(config, "--dtype")
+    if not hasattr(config, "workerinput"):  # the xdist controller, or a run without xdist
+        config.pluginmanager.register(
+            MeasuredTablePlugin(config.rootpath / config.getoption("--parity-table")), "parity-table")
+
+
+def pytest_report_header(config):
+    return [
+        f"torch {torch.__version__}, numpy {np.__version__}, Python {platform.python_version()}",
+        f"devices present: {', '.join(present_devices())}; checked: {', '.join(config.parity_devices)}",
+        f"dtypes: {', '.join(config.parity_dtypes)}; known torch divergences in the ledger: {len(LEDGER)}",
+    ]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the parity tests the ledger names as strict xfails: a torch that fixes one fails."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or not item.name.startswith("test_parity["):
+            continue
+        for entry in divergences_for(callspec.id):
+            item.add_marker(pytest.mark.xfail(
+                strict=True, raises=ParityMismatch,
+                reason=f"known torch divergence {entry['id']}: {entry['torch_does']} ({entry['upstream']})"))

@@ -1,0 +1,155 @@
+"""Run one case through torch and the reference, and compare them element by element.
+
+The reference is evaluated in float64 on exactly the values torch received (low-precision
+inputs rounded, then upcast), so the measured difference is torch's own error in that dtype.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+TORCH_DTYPES = {
+    "float64": torch.float64,
+    "float32": torch.float32,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+}
+NUMPY_TO_TORCH = {np.dtype(name): dtype for name, dtype in TORCH_DTYPES.items() if name != "bfloat16"}
+
+
+class ParityMismatch(AssertionError):
+    """torch and the reference disagree: the message holds everything needed to reproduce it;
+    `measurement` holds the errors when values were compared (None for a dtype, shape or
+    nan/inf placement mismatch)."""
+
+    def __init__(self, message, measurement=None):
+        super().__init__(message)
+        self.measurement = measurement
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+    source: str  # which table entry applied, e.g. "default float16" or an override's id
+
+    def allowed(self, expected):
+        return self.atol + self.rtol * np.abs(expected)
+
+
+def measurement(abs_err, rel_err, fraction):
+    """The largest differences of one comparison: absolute, relative, and as a fraction of the
+    tolerance (above 1 fails)."""
+    return {"abs": abs_err, "rel": rel_err, "fraction": fraction}
+
+
+def lay_out(array, dtype, device, layout):
+    """A tensor holding `array` in `dtype` on `device`, contiguous, strided (every other
+    element of a wider buffer) or permuted (stored with its axes reversed)."""
+    if array.ndim and layout == "strided":
+        wide = np.repeat(array, 2, axis=-1)
+        return torch.from_numpy(wide).to(device=device, dtype=dtype)[..., ::2]
+    if array.ndim > 1 and layout == "permuted":
+        axes = tuple(reversed(range(array.ndim)))
+        stored = torch.from_numpy(np.ascontiguousarray(array.transpose(axes)))
+        return stored.to(device=device, dtype=dtype).permute(axes)
+    return torch.from_numpy(np.array(array, order="C")).to(device=device, dtype=dtype)
+
+
+def to_torch(value, dtype, device, layout):
+    """A NumPy argument as torch receives it: floating arrays in the dtype under test, integer
+    and boolean arrays as they are, NumPy dtypes as torch dtypes; anything else unchanged."""
+    if isinstance(value, np.ndarray):
+        return lay_out(value, TORCH_DTYPES[dtype] if value.dtype.kind == "f" else None, device, layout)
+    if isinstance(value, type) and np.dtype(value) in NUMPY_TO_TORCH:
+        return NUMPY_TO_TORCH[np.dtype(value)]
+    return value
+
+
+def to_numpy(tensor_or_value, original):
+    """What the reference gets: a tensor's exact values in float64 (integers unchanged); any
+    other argument as the case wrote it."""
+    if isinstance(tensor_or_value, torch.Tensor):
+        value = tensor_or_value.detach().cpu()
+        return (value.double() if value.is_floating_point() else value).numpy()
+    return original
+
+
+def run_case(record, case, dtype, device):
+    """Call torch in `dtype` on `device` and the reference in float64 on the same values.
+    Returns (torch output, reference output, the torch arguments)."""
+    args, kwargs = case.arguments()
+    torch_args = [to_torch(arg, dtype, device, case.layout) for arg in args]
+    torch_kwargs = {key: to_torch(value, dtype, device, case.layout) for key, value in kwargs.items()}
+    actual = record.torch_fn(*torch_args, **torch_kwargs)
+    expected = record.reference(*map(to_numpy, torch_args, args),
+                                **{key: to_numpy(torch_kwargs[key], kwargs[key]) for key in kwargs})
+    return actual, np.asarray(expected, dtype=np.float64), (torch_args, torch_kwargs)
+
+
+def describe_call(name, args, kwargs):
+    """`name(input float16 (4, 5) strided, target int64 (4,), reduction='sum')`."""
+    def show(value):
+        if isinstance(value, torch.Tensor):
+            layout = "" if value.is_contiguous() else " non-contiguous"
+            return f"{str(value.dtype).removeprefix('torch.')} {tuple(value.shape)}{layout}"
+        return repr(value)
+    shown = [f"{'input' if i == 0 else 'arg' + str(i)} {show(a)}" for i, a in enumerate(args)]
+    shown += [f"{key}={show(value)}" for key, value in kwargs.items()]
+    return f"{name}({', '.join(shown)})"
+
+
+def compare(actual, expected, expected_dtype, tolerance, context):
+    """Check dtype, shape, nan and inf placement, then values within the tolerance.
+    Returns the measurement; raises ParityMismatch with `context` and the worst element."""
+    def fail(problem, measured=None):
+        raise ParityMismatch(f"{problem}\n  {context}", measured)
+
+    if actual.dtype != expected_dtype:
+        fail(f"torch returned dtype {actual.dtype}, expected {expected_dtype}")
+    got = actual.detach().cpu().double().numpy()
+    if got.shape != expected.shape:
+        fail(f"torch returned shape {got.shape}, the reference {expected.shape}")
+    for label, where in (("nan", np.isnan), ("+inf", np.isposinf), ("-inf", np.isneginf)):
+        differ = where(got) != where(expected)
+        if differ.any():
+            index = tuple(int(i) for i in np.argwhere(differ)[0])
+            fail(f"{label} in different places: first at index {index}: "
+                 f"torch {got[index]!r}, reference {expected[index]!r} "
+                 f"({int(differ.sum())} of {got.size} elements)")
+    finite = np.isfinite(expected)
+    diff = np.abs(np.where(finite, got, 0.0) - np.where(finite, expected, 0.0))
+    allowed = np.where(finite, tolerance.allowed(expected), 1.0)
+    if diff.size == 0:
+        return measurement(0.0, 0.0, 0.0)
+    ratio = diff / allowed
+    worst = np.unravel_index(np.argmax(ratio), ratio.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.where(expected != 0, diff / np.abs(expected), np.where(diff == 0, 0, np.inf))
+    measured = measurement(float(diff.max()), float(relative.max()), float(ratio[worst]))
+    if measured["fraction"] > 1:
+        index = tuple(int(i) for i in worst)
+        fail(f"value differs beyond tolerance at index {index}: torch {got[worst]!r}, "
+             f"reference {expected[worst]!r}, |diff| {diff[worst]:.3e} > allowed "
+             f"{allowed[worst]:.3e} (rtol {tolerance.rtol:g}, atol {tolerance.atol:g} from "
+             f"{tolerance.source}); {int((ratio > 1).sum())} of {ratio.size} elements outside",
+             measured)
+    return measured
+
+
+def present_devices():
+    """The devices torch can use here: cpu always, cuda and mps when present."""
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices.append("cuda")
+    if torch.backends.mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+ABSENT_DEVICE_REASONS = {
+    "cuda": "torch.cuda.is_available() is False: no CUDA device or a CPU-only torch build",
+    "mps": "torch.backends.mps.is_available() is False: not an Apple-silicon build",
+}
+# dtypes a device lacks for every loss; a record's own gaps are in LossRecord.unsupported
+DEVICE_UNSUPPORTED = {("mps", "float64"): "MPS has no float64"}

@@ -1,0 +1,374 @@
+"""Records of the classification family: activations, nll_loss, cross_entropy, the BCE losses
+and multilabel_soft_margin_loss."""
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import reference
+from ..registry import BadCall, Case, LossRecord, Shape
+from . import inputs
+
+REDUCTION = ["mean", "sum", "none"]
+
+# (N, C, d1, ..., dk) inputs of torch's class-index losses; the first gets the full grid
+CLASS_SHAPES = (
+    Shape("2d", (6, 5)),
+    Shape("unbatched", (5,)),
+    Shape("k1", (3, 4, 5)),
+    Shape("k2", (2, 3, 4, 2)),
+    Shape("k3", (2, 3, 2, 3, 2)),
+    Shape("n1", (1, 5)),
+    Shape("c1", (4, 1)),
+    Shape("empty", (0, 5)),
+    Shape("2d_strided", (6, 5), "strided"),
+    Shape("k2_permuted", (2, 3, 4, 2), "permuted"),
+)
+
+ELEMENTWISE_SHAPES = (
+    Shape("2d", (4, 5)),
+    Shape("1d", (5,)),
+    Shape("3d", (2, 3, 4)),
+    Shape("scalar", ()),
+    Shape("n1", (1, 5)),
+    Shape("empty", (0, 5)),
+    Shape("2d_strided", (4, 5), "strided"),
+    Shape("3d_permuted", (2, 3, 4), "permuted"),
+)
+
+
+def _class_axis(dims):
+    return 0 if len(dims) == 1 else 1
+
+
+def _target_dims(dims):
+    return dims[:1] + dims[2:] if len(dims) > 1 else ()
+
+
+def _class_weight(rng, dims, kwargs):
+    if kwargs.get("weight") == "random":
+        kwargs["weight"] = inputs.positive_weight(rng, dims[_class_axis(dims)])
+    return kwargs
+
+
+def _index_target(rng, dims, kwargs):
+    return inputs.class_indices(rng, _target_dims(dims), dims[_class_axis(dims)],
+                                kwargs.get("ignore_index", -100))
+
+
+def build_nll(rng, dims, variant, kwargs):
+    log_probs = rng.uniform(-4.0, 0.0, dims)
+    target = _index_target(rng, dims, kwargs)
+    return (log_probs, target), _class_weight(rng, dims, kwargs)
+
+
+def build_cross_entropy(rng, dims, variant, kwargs):
+    if variant == "probs":
+        if kwargs.get("ignore_index", -100) >= 0:
+            return None  # torch: ignore_index is not supported for probability targets
+        target = inputs.probabilities(rng, dims, _class_axis(dims))
+    else:
+        target = _index_target(rng, dims, kwargs)
+    return (inputs.logits(rng, dims), target), _class_weight(rng, dims, kwargs)
+
+
+def fixed_case(loss, name, args, kwargs, dtypes=None):
+    """A Case with hand-written arguments."""
+    return Case(loss, name, lambda rng: (args, dict(kwargs)), dtypes=dtypes)
+
+
+def cross_entropy_edge_cases():
+    """Edges of the class-index losses: all targets ignored, extreme logits, pure smoothing,
+    unnormalised probability targets, and sums that overflow float16."""
+    cases = []
+    rng = np.random.default_rng(7)
+    logits = rng.normal(0, 2, (4, 3))
+    ignored = np.full(4, -100)
+    weight = np.array([0.5, 2.0, 1.5])
+    for reduction in REDUCTION:
+        cases.append(fixed_case("cross_entropy", f"all_ignored-{reduction}", (logits, ignored),
+                                {"reduction": reduction}))
+        cases.append(fixed_case("cross_entropy", f"all_ignored-weight-label_smoothing-{reduction}",
+                                (logits, ignored),
+                                {"reduction": reduction, "weight": weight, "label_smoothing": 0.2}))
+        cases.append(fixed_case("nll_loss", f"all_ignored-weight-{reduction}", (-np.abs(logits), ignored),
+                                {"reduction": reduction, "weight": weight}))
+    for magnitude, dtypes in ((1e4, None), (1e30, ("float64", "float32"))):
+        extreme = np.array([[magnitude, -magnitude, 0.0], [-magnitude, -magnitude, magnitude],
+                            [magnitude, magnitude, -magnitude]])
+        for reduction in ("none", "mean"):
+            cases.append(fixed_case("cross_entropy", f"logits_{magnitude:g}-{reduction}",
+                                    (extreme, np.array([1, 2, 0])),
+                                    {"reduction": reduction, "label_smoothing": 0.1}, dtypes))
+            cases.append(fixed_case("cross_entropy", f"probs-logits_{magnitude:g}-{reduction}",
+                                    (extreme, np.eye(3)), {"reduction": reduction}, dtypes))
+    for reduction in REDUCTION:
+        cases.append(fixed_case("cross_entropy", f"label_smoothing=1.0-weight-{reduction}",
+                                (logits, np.array([0, 1, 2, -100])),
+                                {"reduction": reduction, "label_smoothing": 1.0, "weight": weight}))
+        cases.append(fixed_case("cross_entropy", f"probs-k2-weight-label_smoothing=0.1-{reduction}",
+                                (rng.normal(0, 2, (2, 3, 4, 2)),
+                                 inputs.probabilities(rng, (2, 3, 4, 2), 1)),
+                                {"reduction": reduction, "weight": weight, "label_smoothing": 0.1}))
+    # the soft-label example of document 001: multi-hot rows that do not sum to 1
+    multi_hot = np.array([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 0]])
+    cases.append(fixed_case("cross_entropy", "probs-unnormalised-none",
+                            (rng.normal(0, 3, (5, 3)), multi_hot), {"reduction": "none"}))
+    # N=30000 losses of log(10): the mean's sum is 69078, past float16's 65504
+    cases.append(fixed_case("cross_entropy", "large_batch-mean",
+                            (np.zeros((30000, 10)), np.arange(30000) % 10), {},
+                            dtypes=("float16", "bfloat16")))
+    # smoothing sums -sum_c log p over 1000 classes: about 7400 a row, past 65504 at 16 rows
+    cases.append(fixed_case("cross_entropy", "label_smoothing_1000_classes-sum",
+                            (rng.normal(0, 1, (16, 1000)), rng.integers(0, 1000, 16)),
+                            {"label_smoothing": 0.1, "reduction": "sum"}))
+    return cases
+
+
+def _legacy_cases(loss, build):
+    """The deprecated size_average / reduce flags in each combination that changes the result."""
+    flags = [(True, None), (False, None), (None, False), (False, True), (True, False)]
+    cases = []
+    for size_average, reduce in flags:
+        kwargs = {key: value for key, value in (("size_average", size_average), ("reduce", reduce))
+                  if value is not None}
+        name = "legacy-" + "-".join(f"{key}={value}" for key, value in kwargs.items())
+        cases.append(Case(loss, name, lambda rng, kwargs=kwargs: (build(rng), dict(kwargs))))
+    return cases
+
+
+def _class_bad_calls(extra=()):
+    logits = lambda rng: rng.normal(size=(3, 4))
+    return (
+        BadCall("target_out_of_range", lambda rng: ((logits(rng), np.array([0, 1, 4])), {}),
+                ValueError, "target"),
+        BadCall("target_negative", lambda rng: ((logits(rng), np.array([0, -3, 1])), {}),
+                ValueError, "target"),
+        BadCall("target_float_indices", lambda rng: ((logits(rng), np.array([0.0, 1.0, 2.0])), {}),
+                TypeError, "target"),
+        BadCall("target_batch_mismatch", lambda rng: ((logits(rng), np.array([0, 1])), {}),
+                ValueError, "target"),
+        BadCall("weight_wrong_length", lambda rng: ((logits(rng), np.array([0, 1, 2])),
+                                                    {"weight": np.ones(3)}), ValueError, "weight"),
+        BadCall("unknown_reduction", lambda rng: ((logits(rng), np.array([0, 1, 2])),
+                                                  {"reduction": "average"}), ValueError, "reduction"),
+    ) + tuple(extra)
+
+
+def _elementwise_bad_calls(make_input, make_target, extra=()):
+    return (
+        BadCall("target_shape", lambda rng: ((make_input(rng, (3, 4)), make_target(rng, (3,))), {}),
+                ValueError, "target"),
+        BadCall("weight_not_broadcastable",
+                lambda rng: ((make_input(rng, (3, 4)), make_target(rng, (3, 4))), {"weight": np.ones(3)}),
+                ValueError, "weight"),
+        BadCall("unknown_reduction",
+                lambda rng: ((make_input(rng, (3, 4)), make_target(rng, (3, 4))), {"reduction": "avg"}),
+                ValueError, "reduction"),
+    ) + tuple(extra)
+
+
+def build_activation(rng, dims, variant, kwargs):
+    dim = kwargs.get("dim")
+    if dim is not None and not -max(len(dims), 1) <= dim < max(len(dims), 1):
+        return None
+    return (inputs.logits(rng, dims, scale=3.0),), kwargs
+
+
+def build_elementwise(rng, dims, variant, kwargs):
+    return (inputs.logits(rng, dims, scale=3.0),), kwargs
+
+
+def activation_edge_cases(loss, dims_kwargs):
+    values = np.array([0.0, -0.0, 1e4, -1e4, np.inf, -np.inf, 100.0, -100.0, 1e-30, -30.0])
+    cases = [fixed_case(loss, "special_values", (values,), dims_kwargs)]
+    if "dim" in dims_kwargs:
+        masked = np.array([[0.5, -np.inf, 2.0], [-np.inf, -np.inf, -np.inf], [1e4, -1e4, 0.0]])
+        cases.append(fixed_case(loss, "masked_rows-dim=1", (masked,), {"dim": 1}))
+    return cases
+
+
+def _bce_input(rng, dims):
+    return rng.uniform(0.02, 0.98, dims)
+
+
+def _soft_target(rng, dims):
+    return rng.uniform(0.0, 1.0, dims)
+
+
+def _elementwise_weight(rng, dims, kwargs, key="weight"):
+    """"random": one weight per element; "per_class": one per last-dim entry, broadcast."""
+    if kwargs.get(key) == "random":
+        kwargs[key] = inputs.positive_weight(rng, dims)
+    elif kwargs.get(key) == "per_class":
+        kwargs[key] = inputs.positive_weight(rng, dims[-1:])
+    return kwargs
+
+
+def build_bce(rng, dims, variant, kwargs):
+    return (_bce_input(rng, dims), _soft_target(rng, dims)), _elementwise_weight(rng, dims, kwargs)
+
+
+def build_bce_with_logits(rng, dims, variant, kwargs):
+    kwargs = _elementwise_weight(rng, dims, kwargs)
+    kwargs = _elementwise_weight(rng, dims, kwargs, key="pos_weight")
+    return (inputs.logits(rng, dims, scale=3.0), _soft_target(rng, dims)), kwargs
+
+
+def build_multilabel_soft_margin(rng, dims, variant, kwargs):
+    if not dims:
+        return None
+    kwargs = _elementwise_weight(rng, dims, kwargs)
+    target = rng.integers(0, 2, dims).astype(np.float64)
+    return (inputs.logits(rng, dims, scale=3.0), target), kwargs
+
+
+def sigmoid_loss_edge_cases(loss, extra_kwargs=()):
+    """Infinite and huge logits against hard targets: the loss is 0 or infinite, or |x|."""
+    logits = np.array([[np.inf, -np.inf, np.inf, -np.inf], [1e4, -1e4, 1e4, -1e4]])
+    target = np.array([[1.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 1.0]])
+    cases = []
+    for reduction in ("none", "sum"):
+        for extra in ({},) + tuple(extra_kwargs):
+            label = "".join(f"-{key}" for key in extra)
+            cases.append(fixed_case(loss, f"infinite_logits{label}-{reduction}", (logits[:1], target[:1]),
+                                    {"reduction": reduction, **extra}))
+            cases.append(fixed_case(loss, f"logits_1e4{label}-{reduction}", (logits[1:], target[1:]),
+                                    {"reduction": reduction, **extra}))
+    return cases
+
+
+def bce_edge_cases():
+    """Probabilities exactly 0 and 1: log is clamped at -100, so a wrong certain answer costs 100."""
+    probabilities = np.array([0.0, 1.0, 0.0, 1.0, 0.5, 1e-30])
+    target = np.array([0.0, 1.0, 1.0, 0.0, 1.0, 1.0])
+    return [fixed_case("binary_cross_entropy", f"certain_probabilities-{reduction}",
+                       (probabilities, target), {"reduction": reduction}) for reduction in REDUCTION]
+
+
+RECORDS = [
+    LossRecord(
+        name="softmax", reference=reference.softmax, torch_fn=F.softmax,
+        build=build_activation, shapes=ELEMENTWISE_SHAPES,
+        keyword_grid={"dim": [None, 0, 1, -1], "dtype": [None, np.float64]},
+        edge_cases=lambda: activation_edge_cases("softmax", {"dim": 0}),
+        bad_calls=(BadCall("dim_out_of_range", lambda rng: ((rng.normal(size=(2, 3)),), {"dim": 2}),
+                           ValueError, "dim"),),
+        module=nn.Softmax, random_dims=inputs.any_dims(min_dims=1),
+        untested_keywords={"_stacklevel": "private: where torch's warning points"},
+    ),
+    LossRecord(
+        name="log_softmax", reference=reference.log_softmax, torch_fn=F.log_softmax,
+        build=build_activation, shapes=ELEMENTWISE_SHAPES,
+        keyword_grid={"dim": [None, 0, 1, -1], "dtype": [None, np.float64]},
+        edge_cases=lambda: activation_edge_cases("log_softmax", {"dim": 0}),
+        bad_calls=(BadCall("dim_out_of_range", lambda rng: ((rng.normal(size=(2, 3)),), {"dim": -3}),
+                           ValueError, "dim"),),
+        module=nn.LogSoftmax, random_dims=inputs.any_dims(min_dims=1),
+        untested_keywords={"_stacklevel": "private: where torch's warning points"},
+    ),
+    LossRecord(
+        name="sigmoid", reference=reference.sigmoid, torch_fn=F.sigmoid,
+        build=build_elementwise, shapes=ELEMENTWISE_SHAPES, keyword_grid={},
+        edge_cases=lambda: activation_edge_cases("sigmoid", {}),
+        module=nn.Sigmoid, random_dims=inputs.any_dims(),
+    ),
+    LossRecord(
+        name="logsigmoid", reference=reference.logsigmoid, torch_fn=F.logsigmoid,
+        build=build_elementwise, shapes=ELEMENTWISE_SHAPES, keyword_grid={},
+        edge_cases=lambda: activation_edge_cases("logsigmoid", {}),
+        module=nn.LogSigmoid, random_dims=inputs.any_dims(),
+    ),
+    LossRecord(
+        name="nll_loss", reference=reference.nll_loss, torch_fn=F.nll_loss,
+        build=build_nll, shapes=CLASS_SHAPES,
+        keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1], "reduction": REDUCTION},
+        edge_cases=lambda: [case for case in cross_entropy_edge_cases() if case.loss == "nll_loss"]
+        + _legacy_cases("nll_loss", lambda rng: build_nll(rng, (6, 5), "", {})[0]),
+        bad_calls=_class_bad_calls((
+            BadCall("input_0d", lambda rng: ((np.array(-1.0), np.array(0)), {}), ValueError, "input"),
+        )),
+        module=nn.NLLLoss, random_dims=inputs.class_dims(),
+        untested_keywords={"size_average": "legacy cases", "reduce": "legacy cases"},
+    ),
+    LossRecord(
+        name="cross_entropy", reference=reference.cross_entropy, torch_fn=F.cross_entropy,
+        build=build_cross_entropy, shapes=CLASS_SHAPES, variants=("index", "probs"),
+        keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1],
+                      "label_smoothing": [0.0, 0.1], "reduction": REDUCTION},
+        edge_cases=lambda: [case for case in cross_entropy_edge_cases() if case.loss == "cross_entropy"]
+        + _legacy_cases("cross_entropy", lambda rng: build_cross_entropy(rng, (6, 5), "index", {})[0]),
+        bad_calls=_class_bad_calls((
+            BadCall("label_smoothing_above_1",
+                    lambda rng: ((rng.normal(size=(3, 4)), np.array([0, 1, 2])), {"label_smoothing": 1.5}),
+                    ValueError, "label_smoothing"),
+            BadCall("label_smoothing_negative",
+                    lambda rng: ((rng.normal(size=(3, 4)), np.array([0, 1, 2])), {"label_smoothing": -0.1}),
+                    ValueError, "label_smoothing",
+                    torch_accepts="torch checks label_smoothing <= 1 only when it is > 0; "
+                                  "a negative value is silently ignored"),
+            BadCall("probs_with_ignore_index",
+                    lambda rng: ((rng.normal(size=(3, 4)), inputs.probabilities(rng, (3, 4), 1)),
+                                 {"ignore_index": 1}), ValueError, "ignore_index"),
+            BadCall("probs_integer_dtype",
+                    lambda rng: ((rng.normal(size=(3, 4)), np.ones((3, 4), dtype=np.int64)), {}),
+                    TypeError, "target"),
+        )),
+        module=nn.CrossEntropyLoss, random_dims=inputs.class_dims(),
+        untested_keywords={"size_average": "legacy cases", "reduce": "legacy cases"},
+    ),
+    LossRecord(
+        name="binary_cross_entropy", reference=reference.binary_cross_entropy,
+        torch_fn=F.binary_cross_entropy, build=build_bce, shapes=ELEMENTWISE_SHAPES,
+        keyword_grid={"weight": [None, "per_class", "random"], "reduction": REDUCTION},
+        edge_cases=lambda: bce_edge_cases()
+        + _legacy_cases("binary_cross_entropy", lambda rng: build_bce(rng, (4, 5), "", {})[0]),
+        bad_calls=_elementwise_bad_calls(_bce_input, _soft_target, (
+            BadCall("input_above_1", lambda rng: ((np.full((2, 2), 1.5), np.ones((2, 2))), {}),
+                    ValueError, "input"),
+            BadCall("input_nan", lambda rng: ((np.full((2, 2), np.nan), np.ones((2, 2))), {}),
+                    ValueError, "input"),
+            BadCall("target_negative", lambda rng: ((np.full((2, 2), 0.5), -np.ones((2, 2))), {}),
+                    ValueError, "target"),
+        )),
+        module=nn.BCELoss, random_dims=inputs.any_dims(),
+        untested_keywords={"size_average": "legacy cases", "reduce": "legacy cases"},
+    ),
+    LossRecord(
+        name="binary_cross_entropy_with_logits", reference=reference.binary_cross_entropy_with_logits,
+        torch_fn=F.binary_cross_entropy_with_logits, build=build_bce_with_logits,
+        shapes=ELEMENTWISE_SHAPES,
+        keyword_grid={"weight": [None, "per_class", "random"], "pos_weight": [None, "per_class"],
+                      "reduction": REDUCTION},
+        edge_cases=lambda: sigmoid_loss_edge_cases("binary_cross_entropy_with_logits",
+                                                   ({"pos_weight": np.array([2.0])},))
+        + _legacy_cases("binary_cross_entropy_with_logits",
+                        lambda rng: build_bce_with_logits(rng, (4, 5), "", {})[0]),
+        bad_calls=_elementwise_bad_calls(inputs.logits, _soft_target, (
+            BadCall("pos_weight_not_broadcastable",
+                    lambda rng: ((rng.normal(size=(3, 4)), np.ones((3, 4))), {"pos_weight": np.ones(3)}),
+                    ValueError, "pos_weight"),
+        )),
+        module=nn.BCEWithLogitsLoss, random_dims=inputs.any_dims(),
+        untested_keywords={"size_average": "legacy cases", "reduce": "legacy cases"},
+    ),
+    LossRecord(
+        name="multilabel_soft_margin_loss", reference=reference.multilabel_soft_margin_loss,
+        torch_fn=F.multilabel_soft_margin_loss, build=build_multilabel_soft_margin,
+        shapes=(Shape("2d", (4, 5)), Shape("unbatched", (5,)), Shape("3d", (2, 3, 4)),
+                Shape("n1", (1, 5)), Shape("c1", (4, 1)), Shape("empty", (0, 5)),
+                Shape("2d_strided", (4, 5), "strided"), Shape("3d_permuted", (2, 3, 4), "permuted")),
+        keyword_grid={"weight": [None, "per_class", "random"], "reduction": REDUCTION},
+        edge_cases=lambda: sigmoid_loss_edge_cases("multilabel_soft_margin_loss")
+        + _legacy_cases("multilabel_soft_margin_loss",
+                        lambda rng: build_multilabel_soft_margin(rng, (4, 5), "", {})[0]),
+        bad_calls=_elementwise_bad_calls(inputs.logits, _soft_target, (
+            BadCall("target_broadcast_shape",
+                    lambda rng: ((rng.normal(size=(3, 4)), np.ones((1, 4))), {}), ValueError, "target",
+                    torch_accepts="torch broadcasts a target of another shape against the input "
+                                  "without a check or a warning"),
+        )),
+        module=nn.MultiLabelSoftMarginLoss, random_dims=inputs.any_dims(min_dims=1),
+        untested_keywords={"size_average": "legacy cases", "reduce": "legacy cases"},
+    ),
+]

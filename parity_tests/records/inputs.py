@@ -1,0 +1,38 @@
+"""Input builders shared by the records: random data of a given shape, in float64 / int64."""
+import numpy as np
+from hypothesis import strategies as st
+
+
+def logits(rng, dims, scale=2.0):
+    return rng.normal(0.0, scale, dims)
+
+
+def positive_weight(rng, dims):
+    """Weights in [0.5, 2): far enough from 1 that a dropped weight shows."""
+    return rng.uniform(0.5, 2.0, dims)
+
+
+def probabilities(rng, dims, axis):
+    """Class probabilities that sum to 1 along `axis`."""
+    values = rng.uniform(0.05, 1.0, dims)
+    return values / values.sum(axis=axis, keepdims=True)
+
+
+def class_indices(rng, dims, num_classes, ignore_index):
+    """Indices in [0, C) with every third entry from the second set to ignore_index (mixed ignored and kept)."""
+    target = rng.integers(0, num_classes, dims)
+    target.reshape(-1)[1::3] = ignore_index
+    return target
+
+
+def class_dims(max_extra_dims=3):
+    """Hypothesis shapes (C,) or (N, C, d1, ..., dk): N may be 0, C at least 1."""
+    batched = st.tuples(st.integers(0, 4), st.integers(1, 5),
+                        st.lists(st.integers(1, 3), max_size=max_extra_dims))
+    return st.one_of(st.tuples(st.integers(1, 5)),
+                     batched.map(lambda parts: (parts[0], parts[1], *parts[2])))
+
+
+def any_dims(min_dims=0, max_dims=3):
+    """Hypothesis shapes of any rank in [min_dims, max_dims], sizes 0 to 4."""
+    return st.lists(st.integers(0, 4), min_size=min_dims, max_size=max_dims).map(tuple)

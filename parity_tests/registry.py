@@ -1,0 +1,125 @@
+"""The loss registry: one small record per function, and the cases generated from it.
+
+A record names the reference and torch callables, how to build inputs for a shape and a choice
+of keywords, the keyword grid, the dtypes, and the bad calls. Parity tests, randomized tests,
+module checks and benchmarks all iterate the same records.
+"""
+import itertools
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+FLOAT_DTYPES = ("float64", "float32", "float16", "bfloat16")
+LAYOUTS = ("contiguous", "strided", "permuted")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A named input shape; layout says how torch's tensors are laid out in memory."""
+
+    name: str
+    dims: tuple
+    layout: str = "contiguous"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call: `build(rng)` returns (args, kwargs) as NumPy values in float64 / int64.
+
+    Floating arrays are cast to the dtype under test for torch; the reference gets the same
+    rounded values in float64. `dtypes` limits the case to some dtypes (None: all of them).
+    """
+
+    loss: str
+    name: str
+    build: Callable[[np.random.Generator], tuple]
+    layout: str = "contiguous"
+    dtypes: Optional[tuple] = None
+
+    @property
+    def seed(self):
+        """A seed derived from the case's identity, so a case is the same in any run or worker."""
+        return zlib.crc32(f"{self.loss}:{self.name}".encode())
+
+    def arguments(self):
+        return self.build(np.random.default_rng(self.seed))
+
+
+@dataclass(frozen=True)
+class BadCall:
+    """An invalid call: the reference must raise `error` naming `argument`; torch must raise
+    too, unless `torch_accepts` says why it does not (then the test asserts that it does not)."""
+
+    name: str
+    build: Callable[[np.random.Generator], tuple]
+    error: type
+    argument: str
+    torch_accepts: str = ""
+
+
+@dataclass(frozen=True)
+class LossRecord:
+    """Everything the harness needs to check one function of torch.nn.functional."""
+
+    name: str
+    reference: Callable
+    torch_fn: Callable
+    build: Callable  # build(rng, dims, variant, kwargs) -> (args, kwargs), or None if invalid
+    shapes: tuple  # Shape; the first gets the full keyword product, the rest a reduced grid
+    keyword_grid: dict  # keyword -> values, default first and richest last
+    variants: tuple = ("",)  # e.g. index / probability targets
+    edge_cases: Callable[[], list] = lambda: []
+    dtypes: tuple = FLOAT_DTYPES
+    unsupported: dict = field(default_factory=dict)  # (device, dtype) -> why torch lacks it
+    bad_calls: tuple = ()
+    module: Any = None  # the nn module that must agree with the function
+    random_dims: Any = None  # hypothesis strategy of shapes for randomized cases
+    untested_keywords: dict = field(default_factory=dict)  # keyword -> why the grid omits it
+
+    def cases(self):
+        """The fixed grid: every keyword combination on the first shape, then each further
+        shape and variant with every reduction at default and at richest keywords, then the
+        record's edge cases."""
+        grid = self.keyword_grid
+        defaults = {key: values[0] for key, values in grid.items()}
+        richest = {key: values[-1] for key, values in grid.items()}
+        reductions = grid.get("reduction", [None])
+        choices = [(self.shapes[0], dict(zip(grid, combo)))
+                   for combo in itertools.product(*grid.values())]
+        for shape in self.shapes[1:]:
+            for base, reduction in itertools.product((defaults, richest), reductions):
+                choice = {**base, **({"reduction": reduction} if reduction else {})}
+                if (shape, choice) not in choices:
+                    choices.append((shape, choice))
+        cases = [self.case(shape, variant, choice)
+                 for variant in self.variants for shape, choice in choices]
+        return [case for case in cases if case is not None] + list(self.edge_cases())
+
+    def case(self, shape, variant, choice):
+        """The Case for one shape, variant and keyword choice. `build` receives only the
+        keywords that differ from the defaults, so defaults are tested as omitted arguments;
+        it returns None where the combination is not a valid call."""
+        defaults = {key: values[0] for key, values in self.keyword_grid.items()}
+        given = {key: value for key, value in choice.items() if value != defaults[key]}
+        if self.build(np.random.default_rng(0), shape.dims, variant, dict(given)) is None:
+            return None
+        name = "-".join(part for part in (variant, shape.name, keyword_label(choice, defaults)) if part)
+        return Case(self.name, name,
+                    lambda rng: self.build(rng, shape.dims, variant, dict(given)),
+                    layout=shape.layout)
+
+
+def keyword_label(choice, defaults):
+    """A readable id for a keyword choice: non-default keywords, then the reduction."""
+    parts = []
+    for key, value in choice.items():
+        if key == "reduction" or value == defaults.get(key):
+            continue
+        shown = value.__name__ if isinstance(value, type) else value
+        parts.append(key if value == "random" else f"{key}={shown}")
+    if "reduction" in choice:
+        parts.append(str(choice["reduction"]))
+    return "-".join(parts)
+

@@ -1,0 +1,44 @@
+"""The data files of fixtures/: tolerances and the ledger of known torch divergences."""
+import fnmatch
+import json
+from pathlib import Path
+
+from .harness import Tolerance
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def load(name):
+    return json.loads((FIXTURES / name).read_text())
+
+
+TOLERANCES = load("tolerances.json")
+LEDGER = load("known_divergences.json")["entries"]
+
+
+def tolerance_for(loss, device, dtype, case_name):
+    """The first override whose loss, device, dtype and case patterns (one or a list each) all
+    match, else the dtype's default (torch.testing's precisions)."""
+    for override in TOLERANCES["overrides"]:
+        patterns = (override["loss"], override.get("device", "*"), override["dtype"],
+                    override.get("case", "*"))
+        if all(any(fnmatch.fnmatchcase(value, pattern) for pattern in as_list(patterns_of_field))
+               for value, patterns_of_field in zip((loss, device, dtype, case_name), patterns)):
+            return Tolerance(override["rtol"], override["atol"], override["id"])
+    default = TOLERANCES["defaults"][dtype]
+    return Tolerance(default["rtol"], default["atol"], f"default {dtype}")
+
+
+def as_list(pattern_or_patterns):
+    return [pattern_or_patterns] if isinstance(pattern_or_patterns, str) else pattern_or_patterns
+
+
+def parity_id(loss, device, dtype, case_name):
+    """The parametrize id of a parity test, which ledger patterns are matched against."""
+    return f"{loss}-{device}-{dtype}-{case_name}"
+
+
+def divergences_for(test_id):
+    """The ledger entries whose `tests` patterns match a parity id."""
+    return [entry for entry in LEDGER
+            if any(fnmatch.fnmatchcase(test_id, pattern) for pattern in entry["tests"])]

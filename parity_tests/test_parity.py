@@ -1,0 +1,71 @@
+"""Parity of every record's cases: torch on each device and dtype against the float64 reference."""
+import pytest
+
+from .harness import (ABSENT_DEVICE_REASONS, DEVICE_UNSUPPORTED, TORCH_DTYPES, ParityMismatch,
+                      compare, describe_call, present_devices, run_case, to_torch)
+from .records import RECORDS
+from .tables import parity_id, tolerance_for
+
+
+def parity_params(config):
+    """(record, case, device, dtype) for every supported combination the options select."""
+    params = []
+    for record in RECORDS:
+        cases = record.cases()
+        for device in config.parity_devices:
+            for dtype in config.parity_dtypes:
+                if dtype not in record.dtypes or (device, dtype) in DEVICE_UNSUPPORTED \
+                        or (device, dtype) in record.unsupported:
+                    continue
+                params += [pytest.param(record, case, device, dtype,
+                                        id=parity_id(record.name, device, dtype, case.name))
+                           for case in cases if case.dtypes is None or dtype in case.dtypes]
+    return params
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.function.__name__ == "test_parity":
+        metafunc.parametrize("record, case, device, dtype", parity_params(metafunc.config))
+    elif metafunc.function.__name__ == "test_requested_device_is_present":
+        from conftest import requested
+        metafunc.parametrize("device", requested(metafunc.config, "--device"))
+    elif metafunc.function.__name__ == "test_torch_still_lacks_dtype":
+        metafunc.parametrize("record, device, dtype", [
+            pytest.param(record, device, dtype, id=f"{record.name}-{device}-{dtype}")
+            for record in RECORDS for (device, dtype) in record.unsupported
+            if device in metafunc.config.parity_devices])
+
+
+def test_parity(record, case, device, dtype, request):
+    tolerance = tolerance_for(record.name, device, dtype, case.name)
+    actual, expected, (torch_args, torch_kwargs) = run_case(record, case, dtype, device)
+    context = (f"case: {record.name} on {device} in {dtype}, {case.name!r} (seed {case.seed}, "
+               f"layout {case.layout})\n  call: {describe_call(record.name, torch_args, torch_kwargs)}"
+               f"\n  rerun: pytest '{request.node.nodeid}'")
+    measured = {"id": request.node.callspec.id, "loss": record.name, "device": device, "dtype": dtype,
+                "tolerance": tolerance.source, "rtol": tolerance.rtol, "atol": tolerance.atol}
+    expected_dtype = torch_kwargs.get("dtype", TORCH_DTYPES[dtype])
+    try:
+        measurement = compare(actual, expected, expected_dtype, tolerance, context)
+    except ParityMismatch as mismatch:
+        found = mismatch.measurement or {"abs": float("inf"), "rel": float("inf"), "fraction": float("inf")}
+        request.node.user_properties.append(("parity", {**measured, **found}))
+        raise
+    request.node.user_properties.append(("parity", {**measured, **measurement}))
+
+
+def test_requested_device_is_present(device):
+    if device not in present_devices():
+        pytest.skip(f"device {device} requested but absent: "
+                    f"{ABSENT_DEVICE_REASONS.get(device, 'torch does not know this device')}")
+
+
+def test_torch_still_lacks_dtype(record, device, dtype):
+    """A dtype the record marks unsupported must still raise; when torch adds it, this fails
+    and the record should move the dtype into its grid."""
+    case = record.cases()[0]
+    args, kwargs = case.arguments()
+    with pytest.raises((RuntimeError, NotImplementedError), match=".") as raised:
+        record.torch_fn(*[to_torch(a, dtype, device, case.layout) for a in args],
+                        **{k: to_torch(v, dtype, device, case.layout) for k, v in kwargs.items()})
+    assert raised.value is not None, record.unsupported[(device, dtype)]

@@ -1,0 +1,65 @@
+"""softmax, log_softmax, sigmoid and logsigmoid, as torch.nn.functional computes them."""
+import warnings
+
+import numpy as np
+
+
+def _implicit_dim(name, ndim):
+    """torch's deprecated rule for dim=None: dim 0 for 0-, 1- and 3-D input, else dim 1."""
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. "
+        "Change the call to include dim=X as an argument.",
+        stacklevel=4,
+    )
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _prepare(input, dim, dtype, name):
+    """The input cast to `dtype`, viewed as at least 1-D, and the axis to normalise over."""
+    x = np.asarray(input)
+    if dtype is not None:
+        x = x.astype(dtype)
+    if dim is None:
+        dim = _implicit_dim(name, x.ndim)
+    rank = max(x.ndim, 1)
+    if not -rank <= dim < rank:
+        raise ValueError(f"dim: expected an int in [{-rank}, {rank}) for a {x.ndim}-D input, got {dim}")
+    return x.reshape(x.shape or (1,)), dim
+
+
+def _shifted(x, axis):
+    """x minus its maximum along axis. As in torch, a slice holding +inf, or only -inf, becomes
+    nan (inf - inf), and so does its softmax."""
+    with np.errstate(invalid="ignore"):
+        return x - np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+
+
+def softmax(input, dim=None, dtype=None):
+    """softmax(x)_i = exp(x_i - m) / sum_j exp(x_j - m), with m = max_j x_j along `dim`.
+
+    dtype casts the input first; dim=None follows torch's implicit-dim rule and warns.
+    """
+    x, axis = _prepare(input, dim, dtype, "softmax")
+    exp = np.exp(_shifted(x, axis))
+    return (exp / exp.sum(axis=axis, keepdims=True)).reshape(np.shape(input))
+
+
+def log_softmax(input, dim=None, dtype=None):
+    """log_softmax(x)_i = (x_i - m) - log(sum_j exp(x_j - m)), with m = max_j x_j along `dim`."""
+    x, axis = _prepare(input, dim, dtype, "log_softmax")
+    shifted = _shifted(x, axis)
+    log_sum = np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return (shifted - log_sum).reshape(np.shape(input))
+
+
+def sigmoid(input):
+    """sigmoid(x) = 1 / (1 + exp(-x)), evaluated as e / (1 + e) with e = exp(x) for x < 0."""
+    x = np.asarray(input)
+    exp_neg_abs = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + exp_neg_abs), exp_neg_abs / (1 + exp_neg_abs))
+
+
+def logsigmoid(input):
+    """logsigmoid(x) = log(1 / (1 + exp(-x))) = min(x, 0) - log1p(exp(-|x|))."""
+    x = np.asarray(input)
+    return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))

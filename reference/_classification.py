@@ -1,0 +1,209 @@
+"""Classification losses: nll_loss, cross_entropy and the binary/multi-label sigmoid losses."""
+import numpy as np
+
+from ._activations import log_softmax
+from ._reduction import (
+    broadcast_weight,
+    check_same_shape,
+    check_unit_interval,
+    reduce_loss,
+    resolve_reduction,
+)
+
+
+def _class_axis(input):
+    """torch's class dimension: 0 for an unbatched (C,) input, else 1."""
+    return 0 if input.ndim == 1 else 1
+
+
+def _check_class_weight(weight, num_classes, dtype):
+    """The class weight as a (C,) array of the input's dtype; all ones when absent."""
+    if weight is None:
+        return np.ones(num_classes, dtype=dtype)
+    weight = np.asarray(weight, dtype=dtype)
+    if weight.shape != (num_classes,):
+        raise ValueError(
+            f"weight: expected a 1-D array of length C={num_classes}, got shape {weight.shape}"
+        )
+    return weight
+
+
+def _check_class_indices(input, target, ignore_index):
+    """Validate index targets; return them with ignored entries replaced by 0, and the kept mask."""
+    if input.ndim < 1:
+        raise ValueError("input: expected 1 or more dimensions (got 0)")
+    if not np.issubdtype(target.dtype, np.integer):
+        raise TypeError(f"target: expected integer class indices, got dtype {target.dtype}")
+    expected = input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()
+    if target.shape != expected:
+        raise ValueError(
+            f"target: expected shape {expected} for input of shape {input.shape}, got {target.shape}"
+        )
+    num_classes = input.shape[_class_axis(input)]
+    kept = target != ignore_index
+    outside = kept & ((target < 0) | (target >= num_classes))
+    if outside.any():
+        raise ValueError(
+            f"target: class index {target[outside].flat[0]} is outside [0, {num_classes}) "
+            f"and is not ignore_index={ignore_index}"
+        )
+    return np.where(kept, target, 0), kept
+
+
+def _take_class(input, target):
+    """input[n, target[n, d...], d...]: the entry of each sample's target class."""
+    if input.ndim == 1:
+        return input[target]
+    return np.take_along_axis(input, np.expand_dims(target, 1), axis=1).squeeze(1)
+
+
+def _logsumexp(input, axis):
+    """log(sum(exp(x))) along axis, shifted by the finite maximum so that it cannot overflow."""
+    peak = np.max(input, axis=axis, keepdims=True, initial=-np.inf)
+    peak = np.where(np.isfinite(peak), peak, 0)
+    total = np.exp(input - peak).sum(axis=axis, keepdims=True)
+    return (np.log(total) + peak).squeeze(axis)
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """Negative log likelihood of class indices.
+
+    l_n = -w[y_n] * x[n, y_n] * [y_n != ignore_index]; x is (C,) or (N, C, d1, ..., dk).
+    'mean' is sum_n l_n / sum_n w[y_n] [y_n != ignore_index] (torch's weighted mean; nan when
+    every target is ignored or the batch is empty).
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    input, target = np.asarray(input), np.asarray(target)
+    target, kept = _check_class_indices(input, target, ignore_index)
+    weight = _check_class_weight(weight, input.shape[_class_axis(input)], input.dtype)
+    target_weight = np.where(kept, weight[target], 0).astype(input.dtype)
+    loss = np.where(kept, -target_weight * _take_class(input, target), 0).astype(input.dtype)
+    return reduce_loss(loss, reduction, denominator=target_weight.sum())
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """Cross entropy of logits against class indices or class probabilities.
+
+    With p = log_softmax(x) over the class dimension and smoothing e:
+    - indices: l_n = [y_n != ignore_index] * ((1 - e) * w[y_n] * -p[n, y_n]
+      + e / C * sum_c w_c * -p[n, c]); 'mean' divides by sum_n w[y_n] [y_n != ignore_index].
+    - probabilities (target shaped like input): q = (1 - e) * t + e / C,
+      l_n = -sum_c w_c q[n, c] p[n, c]; 'mean' divides by N * d1 * ... * dk, not by the weights.
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing: expected a value in [0, 1], got {label_smoothing}")
+    input, target = np.asarray(input), np.asarray(target)
+    if input.ndim >= 1 and target.shape == input.shape:
+        return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction,
+                                            label_smoothing)
+    target, kept = _check_class_indices(input, target, ignore_index)
+    axis = _class_axis(input)
+    num_classes = input.shape[axis]
+    weight_given = weight is not None
+    weight = _check_class_weight(weight, num_classes, input.dtype)
+    target_weight = np.where(kept, weight[target], 0).astype(input.dtype)
+    log_normalizer = _logsumexp(input, axis)
+    loss = (1 - label_smoothing) * target_weight * (log_normalizer - _take_class(input, target))
+    if label_smoothing > 0:
+        # sum_c w_c * -p[n, c] = sum(w) * logsumexp(x_n) - sum_c w_c x[n, c]
+        weighted_logits = np.tensordot(input, weight, axes=([axis], [0])) if weight_given \
+            else input.sum(axis=axis)
+        smooth = weight.sum() * log_normalizer - weighted_logits
+        loss = loss + label_smoothing / num_classes * smooth
+    loss = np.where(kept, loss, 0).astype(input.dtype)
+    return reduce_loss(loss, reduction, denominator=target_weight.sum())
+
+
+def _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing):
+    """cross_entropy for a target of class probabilities (see cross_entropy)."""
+    if not np.issubdtype(target.dtype, np.floating):
+        raise TypeError(f"target: expected floating point class probabilities, got dtype {target.dtype}")
+    if ignore_index >= 0:
+        raise ValueError(
+            f"ignore_index: not supported for probability targets; expected a negative value, got {ignore_index}"
+        )
+    axis = _class_axis(input)
+    num_classes = input.shape[axis]
+    weight = _check_class_weight(weight, num_classes, input.dtype)
+    weight_shape = [1] * input.ndim
+    weight_shape[axis] = num_classes
+    smoothed = target * (1 - label_smoothing) + label_smoothing / num_classes
+    loss = -(log_softmax(input, axis) * smoothed * weight.reshape(weight_shape)).sum(axis=axis)
+    return reduce_loss(loss.astype(input.dtype), reduction, denominator=input.size // max(num_classes, 1))
+
+
+def _sigmoid_cross_entropy(logits, target, pos_weight=None):
+    """-(p * y * log(sigmoid(x)) + (1 - y) * log(1 - sigmoid(x))), elementwise and stable.
+
+    -log(sigmoid(x)) = softplus(-x) and -log(1 - sigmoid(x)) = softplus(x), with
+    softplus(z) = max(z, 0) + log1p(exp(-|z|)); a term whose factor y or 1 - y is 0 counts 0
+    even at x = +-inf.
+    """
+    tail = np.log1p(np.exp(-np.abs(logits)))
+    positive = target if pos_weight is None else pos_weight * target
+    with np.errstate(invalid="ignore"):
+        positive_term = np.where(target == 0, 0, positive * (np.maximum(-logits, 0) + tail))
+        negative_term = np.where(target == 1, 0, (1 - target) * (np.maximum(logits, 0) + tail))
+    return (positive_term + negative_term).astype(logits.dtype)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    """Binary cross entropy of probabilities.
+
+    l_n = -w_n * (y_n * max(log x_n, -100) + (1 - y_n) * max(log(1 - x_n), -100)); the clamp
+    at -100 is torch's, so that x = 0 or 1 gives a finite loss. 'mean' is the plain mean.
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    input, target = np.asarray(input), np.asarray(target)
+    check_same_shape(input, target)
+    check_unit_interval(input, "input")
+    check_unit_interval(target, "target")
+    with np.errstate(divide="ignore"):
+        log_x = np.maximum(np.log(input), -100)
+        log_one_minus_x = np.maximum(np.log1p(-input), -100)
+    loss = -(target * log_x + (1 - target) * log_one_minus_x)
+    if weight is not None:
+        loss = broadcast_weight(weight, input.shape) * loss
+    return reduce_loss(loss.astype(input.dtype), reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """Binary cross entropy of logits.
+
+    l_n = w_n * (p * y_n * softplus(-x_n) + (1 - y_n) * softplus(x_n)), i.e.
+    -w_n * (p * y_n * log sigmoid(x_n) + (1 - y_n) * log(1 - sigmoid(x_n))), with pos_weight p
+    broadcast against the input. Finite for every finite x; at x = +-inf it takes the limit.
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    input, target = np.asarray(input), np.asarray(target)
+    check_same_shape(input, target)
+    if pos_weight is not None:
+        pos_weight = broadcast_weight(pos_weight, input.shape, name="pos_weight")
+    loss = _sigmoid_cross_entropy(input, target, pos_weight)
+    if weight is not None:
+        loss = (broadcast_weight(weight, input.shape) * loss).astype(input.dtype)
+    return reduce_loss(loss, reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction="mean"):
+    """Multi-label one-versus-all loss over the last (class) dimension of size C.
+
+    l_n = -1/C * sum_c w_c * (y_nc * log sigmoid(x_nc) + (1 - y_nc) * log sigmoid(-x_nc)),
+    the class-mean of binary_cross_entropy_with_logits; 'mean' averages over samples.
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    input, target = np.asarray(input), np.asarray(target)
+    if input.ndim < 1:
+        raise ValueError("input: expected 1 or more dimensions (got 0)")
+    check_same_shape(input, target)
+    loss = _sigmoid_cross_entropy(input, target)
+    if weight is not None:
+        loss = broadcast_weight(weight, input.shape) * loss
+    num_classes = input.shape[-1]
+    return reduce_loss((loss.sum(axis=-1) / num_classes).astype(input.dtype), reduction)

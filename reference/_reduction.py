@@ -1,0 +1,84 @@
+"""Reductions and argument checks shared by every loss family."""
+import warnings
+
+import numpy as np
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def legacy_get_string(size_average, reduce, emit_warning=True):
+    """torch.nn._reduction.legacy_get_string: both flags default to True.
+
+    (size_average, reduce) -> 'mean' if both, 'sum' if only reduce, else 'none'.
+    """
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if size_average and reduce:
+        reduction = "mean"
+    elif reduce:
+        reduction = "sum"
+    else:
+        reduction = "none"
+    if emit_warning:
+        warnings.warn(
+            "size_average and reduce args will be deprecated, "
+            f"please use reduction='{reduction}' instead.",
+            stacklevel=4,
+        )
+    return reduction
+
+
+def resolve_reduction(size_average, reduce, reduction):
+    """The reduction torch uses: the legacy flags win when either is given."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_get_string(size_average, reduce)
+    if reduction not in REDUCTIONS:
+        raise ValueError(
+            f"reduction: {reduction!r} is not a valid value for reduction; "
+            "expected 'none', 'mean' or 'sum'"
+        )
+    return reduction
+
+
+def reduce_loss(loss, reduction, denominator=None):
+    """'none' -> loss; 'sum' -> sum(loss); 'mean' -> sum(loss) / denominator.
+
+    The denominator defaults to loss.size, so the mean of an empty loss is nan, as in torch.
+    """
+    if reduction == "none":
+        return loss
+    total = loss.sum(dtype=loss.dtype)
+    if reduction == "sum":
+        return np.asarray(total)
+    if denominator is None:
+        denominator = loss.size
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(total / np.asarray(denominator, dtype=loss.dtype))
+
+
+def check_same_shape(input, target, name="target"):
+    """Raise a ValueError naming `name` unless its shape equals the input's."""
+    if target.shape != input.shape:
+        raise ValueError(
+            f"{name}: expected the input's shape {input.shape}, got {target.shape}"
+        )
+
+
+def broadcast_weight(weight, shape, name="weight"):
+    """`weight` broadcast to `shape`, or a ValueError naming the argument."""
+    weight = np.asarray(weight)
+    try:
+        if np.broadcast_shapes(weight.shape, shape) == shape:
+            return np.broadcast_to(weight, shape)
+    except ValueError:
+        pass
+    raise ValueError(f"{name}: shape {weight.shape} does not broadcast to the input's shape {shape}")
+
+
+def check_unit_interval(values, name):
+    """Raise a ValueError naming `name` unless every value is in [0, 1] (nan is not)."""
+    outside = ~((values >= 0) & (values <= 1))
+    if outside.any():
+        raise ValueError(
+            f"{name}: expected every element in [0, 1], found {values[outside].flat[0]!r}"
+        )

@@ -62,4 +62,4 @@ def sigmoid(input):
 def logsigmoid(input):
     """logsigmoid(x) = log(1 / (1 + exp(-x))) = min(x, 0) - log1p(exp(-|x|))."""
     x = np.asarray(input)
-    return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+    return np.asarray(np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))))

@@ -1,0 +1,110 @@
+"""The reference's own contract: NumPy only, torch's signatures and warnings, dtype kept."""
+import ast
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import reference
+from .records import RECORDS
+
+REFERENCE_DIR = Path(reference.__file__).parent
+
+
+def test_importing_reference_does_not_import_torch():
+    code = "import sys, reference; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=REFERENCE_DIR.parent, check=True)
+    assert result.stdout.strip() == "False", "importing reference pulled in torch"
+
+
+@pytest.mark.parametrize("path", sorted(REFERENCE_DIR.glob("*.py")), ids=lambda path: path.name)
+def test_reference_imports_only_numpy_and_the_standard_library(path):
+    allowed = {"numpy", "warnings", "math"}
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names = [node.module]
+        else:
+            continue
+        assert all(name.split(".")[0] in allowed for name in names), f"{path.name} imports {names}"
+
+
+def test_public_names_are_the_records_and_listed_alphabetically():
+    assert reference.__all__ == sorted(reference.__all__)
+    assert set(reference.__all__) == {record.reference.__name__ for record in RECORDS}
+
+
+def torch_signature(function):
+    """inspect.signature, or for a builtin the one its docstring's first line states."""
+    try:
+        return inspect.signature(function)
+    except ValueError:
+        header = function.__doc__.strip().splitlines()[0].split("->")[0].strip()
+        namespace = {}
+        exec(f"def {header}: pass", namespace)
+        return inspect.signature(namespace[header.split("(")[0]])
+
+
+def parameters(signature, drop=("_stacklevel",)):
+    return [(p.name, p.kind, p.default) for p in signature.parameters.values() if p.name not in drop]
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda record: record.name)
+def test_reference_signature_is_torchs(record):
+    assert parameters(inspect.signature(record.reference)) == parameters(torch_signature(record.torch_fn))
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda record: record.name)
+def test_every_torch_keyword_is_in_the_grid_or_says_why_not(record):
+    keywords = {p.name for p in torch_signature(record.torch_fn).parameters.values()
+                if p.default is not inspect.Parameter.empty}
+    missing = keywords - set(record.keyword_grid) - set(record.untested_keywords)
+    assert not missing, f"{record.name}: torch keywords neither in the grid nor explained: {missing}"
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda record: record.name)
+def test_reference_docstring_states_a_formula(record):
+    assert "=" in (record.reference.__doc__ or ""), f"{record.name}: no formula in the docstring"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+@pytest.mark.parametrize("record", RECORDS, ids=lambda record: record.name)
+def test_reference_keeps_the_input_dtype(record, dtype):
+    for case in record.cases()[:6]:
+        args, kwargs = case.arguments()
+        cast = lambda value: value.astype(dtype) if isinstance(value, np.ndarray) and value.dtype.kind == "f" \
+            else value
+        with np.errstate(all="ignore"):
+            result = record.reference(*map(cast, args), **{k: cast(v) for k, v in kwargs.items()})
+        assert isinstance(result, np.ndarray), f"{case.name}: returned {type(result)}"
+        assert result.dtype == kwargs.get("dtype", dtype), f"{case.name}: returned {result.dtype}"
+
+
+WARNING_CALLS = [
+    ("softmax", lambda module, x: module.softmax(x)),
+    ("log_softmax 3-D", lambda module, x: module.log_softmax(x.reshape(1, 2, 3))),
+    ("cross_entropy legacy", lambda module, x: module.cross_entropy(x, np.array([0, 2]), size_average=False)),
+    ("nll_loss legacy", lambda module, x: module.nll_loss(x, np.array([0, 2]), reduce=False)),
+]
+
+
+@pytest.mark.parametrize("call", WARNING_CALLS, ids=lambda call: call[0])
+def test_reference_warns_as_torch_does(call):
+    import torch
+    import torch.nn.functional as F
+    x = np.arange(6.0).reshape(2, 3)
+    as_torch = lambda value: torch.from_numpy(value) if isinstance(value, np.ndarray) else value
+    torch_module = type("TorchSide", (), {name: staticmethod(
+        lambda *a, _f=getattr(F, name), **k: _f(*map(as_torch, a), **k))
+        for name in ("softmax", "log_softmax", "cross_entropy", "nll_loss")})
+    with pytest.warns(UserWarning) as torch_warnings:
+        call[1](torch_module, x)
+    with pytest.warns(UserWarning) as reference_warnings:
+        call[1](reference, x)
+    assert [str(w.message) for w in reference_warnings] == [str(w.message) for w in torch_warnings]
+    assert all(w.filename == __file__ for w in reference_warnings), "the warning should point at the caller"

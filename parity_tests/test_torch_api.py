@@ -1,0 +1,109 @@
+"""What torch must do besides computing values: agree with its nn modules, reject bad calls,
+and have no loss the registry does not know."""
+import inspect
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .harness import to_torch
+from .records import BY_NAME, RECORDS
+from .tables import LEDGER, TOLERANCES, load, parity_id
+
+NOT_YET_COVERED = load("coverage.json")["not_yet_covered"]
+
+
+@pytest.mark.parametrize("record", [r for r in RECORDS if r.module], ids=lambda record: record.name)
+def test_nn_module_equals_the_function(record):
+    """On every case in float64 on CPU, nn.Module(**keywords)(*args) is exactly the function."""
+    module_keywords = set(inspect.signature(record.module).parameters)
+    checked = 0
+    for case in record.cases():
+        args, kwargs = case.arguments()
+        if not set(kwargs) <= module_keywords:
+            continue
+        tensors = [to_torch(a, "float64", "cpu", case.layout) for a in args]
+        keywords = {k: to_torch(v, "float64", "cpu", case.layout) for k, v in kwargs.items()}
+        by_module = record.module(**keywords)(*tensors)
+        by_function = record.torch_fn(*tensors, **keywords)
+        assert torch.equal(by_module.nan_to_num(7.0), by_function.nan_to_num(7.0)), \
+            f"{record.module.__name__} differs from {record.name} on {case.name}"
+        checked += 1
+    assert checked >= 5, f"only {checked} cases reached {record.module.__name__}"
+
+
+BAD_CALLS = [pytest.param(record, bad, id=f"{record.name}-{bad.name}")
+             for record in RECORDS for bad in record.bad_calls]
+
+
+@pytest.mark.parametrize("record, bad", BAD_CALLS)
+def test_bad_call_is_rejected_by_the_reference_naming_the_argument(record, bad):
+    args, kwargs = bad.build(np.random.default_rng(0))
+    with pytest.raises(bad.error, match=rf"^{bad.argument}: "):
+        record.reference(*args, **kwargs)
+
+
+@pytest.mark.parametrize("record, bad", BAD_CALLS)
+def test_bad_call_and_torch(record, bad):
+    args, kwargs = bad.build(np.random.default_rng(0))
+    tensors = [to_torch(a, "float64", "cpu", "contiguous") for a in args]
+    keywords = {k: to_torch(v, "float64", "cpu", "contiguous") for k, v in kwargs.items()}
+    if bad.torch_accepts:
+        record.torch_fn(*tensors, **keywords)  # torch accepts it: see bad.torch_accepts
+    else:
+        with pytest.raises((RuntimeError, ValueError, IndexError, TypeError)):
+            record.torch_fn(*tensors, **keywords)
+
+
+def torch_losses():
+    """Every loss function of torch.nn.functional and loss module of torch.nn, as installed."""
+    functions = {name for name in dir(F) if name.endswith(("_loss", "cross_entropy", "kl_div"))
+                 and callable(getattr(F, name))}
+    modules = {name for name in dir(nn) if "Loss" in name and isinstance(getattr(nn, name), type)
+               and not name.startswith("_")}
+    return functions | modules
+
+
+def covered_names():
+    return set(BY_NAME) | {record.module.__name__ for record in RECORDS if record.module}
+
+
+def test_coverage_guard_every_torch_loss_has_a_record_or_a_plan():
+    missing = torch_losses() - covered_names() - set(NOT_YET_COVERED)
+    assert not missing, f"losses of this torch with neither a record nor a not-yet-covered entry: {sorted(missing)}"
+
+
+def test_coverage_guard_list_has_no_stale_entries():
+    stale = set(NOT_YET_COVERED) & covered_names()
+    gone = set(NOT_YET_COVERED) - torch_losses()
+    assert not stale, f"covered now, remove from fixtures/coverage.json: {sorted(stale)}"
+    assert not gone, f"not in this torch, remove from fixtures/coverage.json: {sorted(gone)}"
+
+
+def all_parity_ids():
+    return [parity_id(record.name, device, dtype, case.name)
+            for record in RECORDS for case in record.cases()
+            for device in ("cpu", "cuda", "mps") for dtype in (case.dtypes or record.dtypes)]
+
+
+@pytest.mark.parametrize("entry", LEDGER, ids=lambda entry: entry["id"])
+def test_ledger_entry_is_complete_and_names_existing_cases(entry):
+    import fnmatch
+    for key in ("right_value", "torch_does", "upstream"):
+        assert entry.get(key), f"{entry['id']}: no {key}"
+    ids = all_parity_ids()
+    for pattern in entry["tests"]:
+        assert any(fnmatch.fnmatchcase(test_id, pattern) for test_id in ids), \
+            f"{entry['id']}: pattern {pattern!r} matches no case"
+
+
+@pytest.mark.parametrize("override", TOLERANCES["overrides"], ids=lambda override: override["id"])
+def test_tolerance_override_says_why_and_applies_somewhere(override):
+    from .tables import tolerance_for
+    assert len(override.get("reason", "")) > 40, f"{override['id']}: say why, with the measurement"
+    ids = [(record.name, device, dtype, case.name) for record in RECORDS for case in record.cases()
+           for device in ("cpu", "cuda") for dtype in (case.dtypes or record.dtypes)]
+    assert any(tolerance_for(*key).source == override["id"] for key in ids), \
+        f"{override['id']} applies to no case: remove it or fix its patterns"

@@ -87,6 +87,11 @@ def run_case(record, case, dtype, device):
     return actual, np.asarray(expected, dtype=np.float64), (torch_args, torch_kwargs)
 
 
+def expected_dtype(torch_kwargs, dtype):
+    """The output dtype torch should give: the `dtype` keyword when given, else the input's."""
+    return torch_kwargs.get("dtype") or TORCH_DTYPES[dtype]
+
+
 def describe_call(name, args, kwargs):
     """`name(input float16 (4, 5) strided, target int64 (4,), reduction='sum')`."""
     def show(value):

@@ -59,7 +59,7 @@ class BadCall:
     torch_accepts: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class LossRecord:
     """Everything the harness needs to check one function of torch.nn.functional."""
 
@@ -77,6 +77,9 @@ class LossRecord:
     module: Any = None  # the nn module that must agree with the function
     random_dims: Any = None  # hypothesis strategy of shapes for randomized cases
     untested_keywords: dict = field(default_factory=dict)  # keyword -> why the grid omits it
+
+    def __repr__(self):
+        return f"LossRecord({self.name})"
 
     def cases(self):
         """The fixed grid: every keyword combination on the first shape, then each further

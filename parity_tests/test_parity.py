@@ -1,8 +1,8 @@
 """Parity of every record's cases: torch on each device and dtype against the float64 reference."""
 import pytest
 
-from .harness import (ABSENT_DEVICE_REASONS, DEVICE_UNSUPPORTED, TORCH_DTYPES, ParityMismatch,
-                      compare, describe_call, present_devices, run_case, to_torch)
+from .harness import (ABSENT_DEVICE_REASONS, DEVICE_UNSUPPORTED, ParityMismatch, compare,
+                      describe_call, expected_dtype, present_devices, run_case, to_torch)
 from .records import RECORDS
 from .tables import parity_id, tolerance_for
 
@@ -44,9 +44,8 @@ def test_parity(record, case, device, dtype, request):
                f"\n  rerun: pytest '{request.node.nodeid}'")
     measured = {"id": request.node.callspec.id, "loss": record.name, "device": device, "dtype": dtype,
                 "tolerance": tolerance.source, "rtol": tolerance.rtol, "atol": tolerance.atol}
-    expected_dtype = torch_kwargs.get("dtype", TORCH_DTYPES[dtype])
     try:
-        measurement = compare(actual, expected, expected_dtype, tolerance, context)
+        measurement = compare(actual, expected, expected_dtype(torch_kwargs, dtype), tolerance, context)
     except ParityMismatch as mismatch:
         found = mismatch.measurement or {"abs": float("inf"), "rel": float("inf"), "fraction": float("inf")}
         request.node.user_properties.append(("parity", {**measured, **found}))

@@ -48,7 +48,8 @@ def log_softmax(input, dim=None, dtype=None):
     """log_softmax(x)_i = (x_i - m) - log(sum_j exp(x_j - m)), with m = max_j x_j along `dim`."""
     x, axis = _prepare(input, dim, dtype, "log_softmax")
     shifted = _shifted(x, axis)
-    log_sum = np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    with np.errstate(divide="ignore"):  # an empty axis sums to 0; its result is empty anyway
+        log_sum = np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return (shifted - log_sum).reshape(np.shape(input))
 
 

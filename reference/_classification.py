@@ -205,5 +205,6 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     loss = _sigmoid_cross_entropy(input, target)
     if weight is not None:
         loss = broadcast_weight(weight, input.shape) * loss
-    num_classes = input.shape[-1]
-    return reduce_loss((loss.sum(axis=-1) / num_classes).astype(input.dtype), reduction)
+    with np.errstate(invalid="ignore"):  # no classes: 0 / 0 is nan, as in torch
+        class_mean = loss.sum(axis=-1) / input.shape[-1]
+    return reduce_loss(class_mean.astype(input.dtype), reduction)

@@ -1,0 +1,56 @@
+"""The harness itself: each kind of mismatch is caught, layouts are what they claim, and the
+reference sees exactly the values torch received."""
+import numpy as np
+import pytest
+import torch
+
+from .harness import ParityMismatch, Tolerance, compare, lay_out, run_case
+from .records import BY_NAME
+from .registry import Case
+
+TIGHT = Tolerance(rtol=1e-6, atol=1e-9, source="test")
+
+
+def check(actual, expected, dtype=torch.float64):
+    return compare(torch.tensor(actual, dtype=dtype), np.asarray(expected, dtype=np.float64), dtype,
+                   TIGHT, "case: harness self-test")
+
+
+def test_equal_values_pass_and_are_measured():
+    measured = check([1.0, 2.0], [1.0, 2.0 + 1e-7])
+    assert measured["abs"] == pytest.approx(1e-7) and measured["fraction"] < 1
+
+
+@pytest.mark.parametrize("actual, expected, problem", [
+    ([1.0, 2.0], [1.0, 2.01], "beyond tolerance at index \\(1,\\)"),
+    ([1.0, 2.0], [1.0, 2.0, 3.0], "shape"),
+    ([1.0, float("nan")], [1.0, 2.0], "nan in different places"),
+    ([1.0, float("inf")], [1.0, float("-inf")], "inf in different places"),
+    ([1.0, 2.0], [float("nan"), 2.0], "nan in different places"),
+])
+def test_mismatches_are_caught_with_the_worst_element(actual, expected, problem):
+    with pytest.raises(ParityMismatch, match=problem):
+        check(actual, expected)
+
+
+def test_wrong_output_dtype_is_caught():
+    with pytest.raises(ParityMismatch, match="dtype"):
+        compare(torch.tensor([1.0], dtype=torch.float32), np.array([1.0]), torch.float16, TIGHT, "case")
+
+
+@pytest.mark.parametrize("layout", ["strided", "permuted"])
+def test_layouts_are_non_contiguous_with_the_same_values(layout):
+    array = np.arange(24.0).reshape(2, 3, 4)
+    tensor = lay_out(array, torch.float32, "cpu", layout)
+    assert not tensor.is_contiguous()
+    np.testing.assert_array_equal(tensor.numpy(), array)
+
+
+def test_reference_gets_the_rounded_values_torch_received():
+    seen = {}
+    record = BY_NAME["sigmoid"]
+    spy = type(record)(**{**record.__dict__, "reference": lambda x: seen.setdefault("x", x)})
+    case = Case("sigmoid", "rounding", lambda rng: ((np.array([0.1, 1 / 3]),), {}))
+    run_case(spy, case, "bfloat16", "cpu")
+    np.testing.assert_array_equal(seen["x"], torch.tensor([0.1, 1 / 3]).bfloat16().double().numpy())
+    assert seen["x"].dtype == np.float64

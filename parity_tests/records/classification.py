@@ -125,15 +125,20 @@ def cross_entropy_edge_cases():
     return cases
 
 
-def _legacy_cases(loss, build):
-    """The deprecated size_average / reduce flags in each combination that changes the result."""
+# the deprecated flags are not in the keyword grids: the legacy cases below cover them
+LEGACY_FLAGS = {"size_average": "the legacy-* cases", "reduce": "the legacy-* cases"}
+
+
+def _legacy_cases(loss, build, dims, variant=""):
+    """The deprecated size_average / reduce flags in each combination that changes the result,
+    on the arguments `build` makes for `dims`."""
     flags = [(True, None), (False, None), (None, False), (False, True), (True, False)]
     cases = []
     for size_average, reduce in flags:
         kwargs = {key: value for key, value in (("size_average", size_average), ("reduce", reduce))
                   if value is not None}
         name = "legacy-" + "-".join(f"{key}={value}" for key, value in kwargs.items())
-        cases.append(Case(loss, name, lambda rng, kwargs=kwargs: (build(rng), dict(kwargs))))
+        cases.append(Case(loss, name, lambda rng, kwargs=kwargs: (build(rng, dims, variant, {})[0], dict(kwargs))))
     return cases
 
 
@@ -284,12 +289,12 @@ RECORDS = [
         build=build_nll, shapes=CLASS_SHAPES,
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1], "reduction": REDUCTION},
         edge_cases=lambda: [case for case in cross_entropy_edge_cases() if case.loss == "nll_loss"]
-        + _legacy_cases("nll_loss", lambda rng: build_nll(rng, (6, 5), "", {})[0]),
+        + _legacy_cases("nll_loss", build_nll, (6, 5)),
         bad_calls=_class_bad_calls((
             BadCall("input_0d", lambda rng: ((np.array(-1.0), np.array(0)), {}), ValueError, "input"),
         )),
         module=nn.NLLLoss, random_dims=inputs.class_dims(),
-        untested_keywords={"size_average": "legacy cases", "reduce": "legacy cases"},
+        untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
         name="cross_entropy", reference=reference.cross_entropy, torch_fn=F.cross_entropy,
@@ -297,7 +302,7 @@ RECORDS = [
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1],
                       "label_smoothing": [0.0, 0.1], "reduction": REDUCTION},
         edge_cases=lambda: [case for case in cross_entropy_edge_cases() if case.loss == "cross_entropy"]
-        + _legacy_cases("cross_entropy", lambda rng: build_cross_entropy(rng, (6, 5), "index", {})[0]),
+        + _legacy_cases("cross_entropy", build_cross_entropy, (6, 5), "index"),
         bad_calls=_class_bad_calls((
             BadCall("label_smoothing_above_1",
                     lambda rng: ((rng.normal(size=(3, 4)), np.array([0, 1, 2])), {"label_smoothing": 1.5}),
@@ -315,14 +320,14 @@ RECORDS = [
                     TypeError, "target"),
         )),
         module=nn.CrossEntropyLoss, random_dims=inputs.class_dims(),
-        untested_keywords={"size_average": "legacy cases", "reduce": "legacy cases"},
+        untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
         name="binary_cross_entropy", reference=reference.binary_cross_entropy,
         torch_fn=F.binary_cross_entropy, build=build_bce, shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"weight": [None, "per_class", "random"], "reduction": REDUCTION},
         edge_cases=lambda: bce_edge_cases()
-        + _legacy_cases("binary_cross_entropy", lambda rng: build_bce(rng, (4, 5), "", {})[0]),
+        + _legacy_cases("binary_cross_entropy", build_bce, (4, 5)),
         bad_calls=_elementwise_bad_calls(_bce_input, _soft_target, (
             BadCall("input_above_1", lambda rng: ((np.full((2, 2), 1.5), np.ones((2, 2))), {}),
                     ValueError, "input"),
@@ -332,7 +337,7 @@ RECORDS = [
                     ValueError, "target"),
         )),
         module=nn.BCELoss, random_dims=inputs.any_dims(),
-        untested_keywords={"size_average": "legacy cases", "reduce": "legacy cases"},
+        untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
         name="binary_cross_entropy_with_logits", reference=reference.binary_cross_entropy_with_logits,
@@ -342,15 +347,14 @@ RECORDS = [
                       "reduction": REDUCTION},
         edge_cases=lambda: sigmoid_loss_edge_cases("binary_cross_entropy_with_logits",
                                                    ({"pos_weight": np.array([2.0])},))
-        + _legacy_cases("binary_cross_entropy_with_logits",
-                        lambda rng: build_bce_with_logits(rng, (4, 5), "", {})[0]),
+        + _legacy_cases("binary_cross_entropy_with_logits", build_bce_with_logits, (4, 5)),
         bad_calls=_elementwise_bad_calls(inputs.logits, _soft_target, (
             BadCall("pos_weight_not_broadcastable",
                     lambda rng: ((rng.normal(size=(3, 4)), np.ones((3, 4))), {"pos_weight": np.ones(3)}),
                     ValueError, "pos_weight"),
         )),
         module=nn.BCEWithLogitsLoss, random_dims=inputs.any_dims(),
-        untested_keywords={"size_average": "legacy cases", "reduce": "legacy cases"},
+        untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
         name="multilabel_soft_margin_loss", reference=reference.multilabel_soft_margin_loss,
@@ -360,8 +364,7 @@ RECORDS = [
                 Shape("2d_strided", (4, 5), "strided"), Shape("3d_permuted", (2, 3, 4), "permuted")),
         keyword_grid={"weight": [None, "per_class", "random"], "reduction": REDUCTION},
         edge_cases=lambda: sigmoid_loss_edge_cases("multilabel_soft_margin_loss")
-        + _legacy_cases("multilabel_soft_margin_loss",
-                        lambda rng: build_multilabel_soft_margin(rng, (4, 5), "", {})[0]),
+        + _legacy_cases("multilabel_soft_margin_loss", build_multilabel_soft_margin, (4, 5)),
         bad_calls=_elementwise_bad_calls(inputs.logits, _soft_target, (
             BadCall("target_broadcast_shape",
                     lambda rng: ((rng.normal(size=(3, 4)), np.ones((1, 4))), {}), ValueError, "target",
@@ -369,6 +372,6 @@ RECORDS = [
                                   "without a check or a warning"),
         )),
         module=nn.MultiLabelSoftMarginLoss, random_dims=inputs.any_dims(min_dims=1),
-        untested_keywords={"size_average": "legacy cases", "reduce": "legacy cases"},
+        untested_keywords=LEGACY_FLAGS,
     ),
 ]

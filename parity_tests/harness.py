@@ -3,6 +3,7 @@
 The reference is evaluated in float64 on exactly the values torch received (low-precision
 inputs rounded, then upcast), so the measured difference is torch's own error in that dtype.
 """
+import inspect
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,16 +93,18 @@ def expected_dtype(torch_kwargs, dtype):
     return torch_kwargs.get("dtype") or TORCH_DTYPES[dtype]
 
 
-def describe_call(name, args, kwargs):
-    """`name(input float16 (4, 5) strided, target int64 (4,), reduction='sum')`."""
+def describe_call(record, args, kwargs):
+    """`cross_entropy(input float16 (4, 5) non-contiguous, target int64 (4,), reduction='sum')`,
+    positional arguments named as in the record's signature."""
     def show(value):
         if isinstance(value, torch.Tensor):
             layout = "" if value.is_contiguous() else " non-contiguous"
             return f"{str(value.dtype).removeprefix('torch.')} {tuple(value.shape)}{layout}"
         return repr(value)
-    shown = [f"{'input' if i == 0 else 'arg' + str(i)} {show(a)}" for i, a in enumerate(args)]
+    names = list(inspect.signature(record.reference).parameters)
+    shown = [f"{name} {show(value)}" for name, value in zip(names, args)]
     shown += [f"{key}={show(value)}" for key, value in kwargs.items()]
-    return f"{name}({', '.join(shown)})"
+    return f"{record.name}({', '.join(shown)})"
 
 
 def compare(actual, expected, expected_dtype, tolerance, context):
@@ -120,7 +123,7 @@ def compare(actual, expected, expected_dtype, tolerance, context):
         if differ.any():
             index = tuple(int(i) for i in np.argwhere(differ)[0])
             fail(f"{label} in different places: first at index {index}: "
-                 f"torch {got[index]!r}, reference {expected[index]!r} "
+                 f"torch {float(got[index])!r}, reference {float(expected[index])!r} "
                  f"({int(differ.sum())} of {got.size} elements)")
     finite = np.isfinite(expected)
     diff = np.abs(np.where(finite, got, 0.0) - np.where(finite, expected, 0.0))
@@ -134,8 +137,8 @@ def compare(actual, expected, expected_dtype, tolerance, context):
     measured = measurement(float(diff.max()), float(relative.max()), float(ratio[worst]))
     if measured["fraction"] > 1:
         index = tuple(int(i) for i in worst)
-        fail(f"value differs beyond tolerance at index {index}: torch {got[worst]!r}, "
-             f"reference {expected[worst]!r}, |diff| {diff[worst]:.3e} > allowed "
+        fail(f"value differs beyond tolerance at index {index}: torch {float(got[worst])!r}, "
+             f"reference {float(expected[worst])!r}, |diff| {diff[worst]:.3e} > allowed "
              f"{allowed[worst]:.3e} (rtol {tolerance.rtol:g}, atol {tolerance.atol:g} from "
              f"{tolerance.source}); {int((ratio > 1).sum())} of {ratio.size} elements outside",
              measured)

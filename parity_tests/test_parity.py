@@ -42,7 +42,7 @@ def test_parity(record, case, device, dtype, request):
     tolerance = tolerance_for(record.name, device, dtype, case.name)
     actual, expected, (torch_args, torch_kwargs) = run_case(record, case, dtype, device)
     context = (f"case: {record.name} on {device} in {dtype}, {case.name!r} (seed {case.seed}, "
-               f"layout {case.layout})\n  call: {describe_call(record.name, torch_args, torch_kwargs)}"
+               f"layout {case.layout})\n  call: {describe_call(record, torch_args, torch_kwargs)}"
                f"\n  rerun: pytest '{request.node.nodeid}'")
     measured = {"id": request.node.callspec.id, "loss": record.name, "device": device, "dtype": dtype,
                 "tolerance": tolerance.source, "rtol": tolerance.rtol, "atol": tolerance.atol}

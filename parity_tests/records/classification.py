@@ -77,7 +77,7 @@ def fixed_case(loss, name, args, kwargs, dtypes=None):
     return Case(loss, name, lambda rng: (args, dict(kwargs)), dtypes=dtypes)
 
 
-def cross_entropy_edge_cases():
+def class_index_edge_cases():
     """Edges of the class-index losses: all targets ignored, extreme logits, pure smoothing,
     unnormalised probability targets, and sums that overflow float16."""
     cases = []
@@ -288,7 +288,7 @@ RECORDS = [
         name="nll_loss", reference=reference.nll_loss, torch_fn=F.nll_loss,
         build=build_nll, shapes=CLASS_SHAPES,
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1], "reduction": REDUCTION},
-        edge_cases=lambda: [case for case in cross_entropy_edge_cases() if case.loss == "nll_loss"]
+        edge_cases=lambda: [case for case in class_index_edge_cases() if case.loss == "nll_loss"]
         + _legacy_cases("nll_loss", build_nll, (6, 5)),
         bad_calls=_class_bad_calls((
             BadCall("input_0d", lambda rng: ((np.array(-1.0), np.array(0)), {}), ValueError, "input"),
@@ -301,7 +301,7 @@ RECORDS = [
         build=build_cross_entropy, shapes=CLASS_SHAPES, variants=("index", "probs"),
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1],
                       "label_smoothing": [0.0, 0.1], "reduction": REDUCTION},
-        edge_cases=lambda: [case for case in cross_entropy_edge_cases() if case.loss == "cross_entropy"]
+        edge_cases=lambda: [case for case in class_index_edge_cases() if case.loss == "cross_entropy"]
         + _legacy_cases("cross_entropy", build_cross_entropy, (6, 5), "index"),
         bad_calls=_class_bad_calls((
             BadCall("label_smoothing_above_1",

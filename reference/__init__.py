@@ -11,15 +11,31 @@ from ._classification import (
     multilabel_soft_margin_loss,
     nll_loss,
 )
+from ._regression import (
+    gaussian_nll_loss,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    poisson_nll_loss,
+    smooth_l1_loss,
+)
 
 __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "gaussian_nll_loss",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
     "log_softmax",
     "logsigmoid",
+    "mse_loss",
     "multilabel_soft_margin_loss",
     "nll_loss",
+    "poisson_nll_loss",
     "sigmoid",
+    "smooth_l1_loss",
     "softmax",
 ]

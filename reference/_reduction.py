@@ -28,16 +28,21 @@ def legacy_get_string(size_average, reduce, emit_warning=True):
     return reduction
 
 
-def resolve_reduction(size_average, reduce, reduction):
+def resolve_reduction(size_average, reduce, reduction, allowed=REDUCTIONS):
     """The reduction torch uses: the legacy flags win when either is given."""
     if size_average is not None or reduce is not None:
         reduction = legacy_get_string(size_average, reduce)
-    if reduction not in REDUCTIONS:
-        raise ValueError(
-            f"reduction: {reduction!r} is not a valid value for reduction; "
-            "expected 'none', 'mean' or 'sum'"
-        )
+    check_reduction(reduction, allowed)
     return reduction
+
+
+def check_reduction(reduction, allowed=REDUCTIONS):
+    """Raise a ValueError naming `reduction` unless it is one of `allowed`."""
+    if reduction not in allowed:
+        raise ValueError(
+            f"reduction: {reduction!r} is not a valid value for reduction; expected one of "
+            + ", ".join(repr(name) for name in allowed)
+        )
 
 
 def reduce_loss(loss, reduction, denominator=None):

@@ -1,5 +1,5 @@
 """Every record, by family. Adding a loss: a reference function and one record in its family."""
-from . import classification
+from . import classification, regression
 
-RECORDS = [*classification.RECORDS]
+RECORDS = [*classification.RECORDS, *regression.RECORDS]
 BY_NAME = {record.name: record for record in RECORDS}

@@ -1,0 +1,174 @@
+"""Regression and divergence losses: l1, mse, smooth_l1, huber, kl_div, poisson_nll, gaussian_nll."""
+import math
+import warnings
+
+import numpy as np
+
+from ._reduction import check_reduction, reduce_loss, resolve_reduction
+
+
+def _broadcast_target(input, target):
+    """Input and target broadcast together, warning as torch does when their shapes differ."""
+    input, target = np.asarray(input), np.asarray(target)
+    if target.shape != input.shape:
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            stacklevel=3,
+        )
+    try:
+        return np.broadcast_arrays(input, target)
+    except ValueError:
+        raise ValueError(
+            f"target: shape {target.shape} does not broadcast with the input's shape {input.shape}"
+        ) from None
+
+
+def _reduce_weighted(loss, weight, input_shape, reduction, mean_over_weights):
+    """reduce_loss of weight * loss; 'mean' divides by sum(weight) or, if not
+    mean_over_weights, by the number of elements."""
+    if weight is None:
+        return reduce_loss(loss, reduction)
+    weight = np.asarray(weight)
+    if weight.shape != input_shape:
+        raise ValueError(f"weight: expected the input's shape {input_shape}, got {weight.shape}")
+    loss = (loss * weight).astype(loss.dtype)
+    return reduce_loss(loss, reduction, denominator=weight.sum() if mean_over_weights else None)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """l_n = w_n * |x_n - y_n|; 'mean' is sum(w * l) / sum(w) with a weight, else the mean.
+
+    A target of another shape is broadcast against the input, with torch's warning.
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    input_shape = np.shape(input)
+    input, target = _broadcast_target(input, target)
+    return _reduce_weighted(np.abs(input - target), weight, input_shape, reduction, True)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """l_n = w_n * (x_n - y_n)^2; 'mean' is sum(w * l) / sum(w) with a weight, else the mean."""
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    input_shape = np.shape(input)
+    input, target = _broadcast_target(input, target)
+    return _reduce_weighted(np.square(input - target), weight, input_shape, reduction, True)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """With d = |x - y|: l = 0.5 d^2 / beta if d < beta, else d - 0.5 beta (d == beta is on the
+    linear branch; both give 0.5 beta). beta = 0 is exactly l1_loss; a negative beta is an error.
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise ValueError(f"beta: expected a non-negative value, got {beta}")
+    input, target = _broadcast_target(input, target)
+    distance = np.abs(input - target)
+    if beta == 0:
+        return reduce_loss(distance, reduction)
+    quadratic = np.minimum(distance, beta)  # branch-free: 0.5 q^2 / beta + (d - q)
+    return reduce_loss((0.5 * quadratic * quadratic / beta + (distance - quadratic)).astype(distance.dtype),
+                       reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """With d = |x - y|: l = 0.5 d^2 if d <= delta, else delta (d - 0.5 delta); times w_n.
+
+    huber_loss(delta) == delta * smooth_l1_loss(beta=delta). With a weight, 'mean' is the plain
+    mean of w * l (not divided by sum(w), unlike l1_loss and mse_loss). delta must be positive.
+    """
+    check_reduction(reduction)
+    if not delta > 0:
+        raise ValueError(f"delta: expected a positive value, got {delta}")
+    input_shape = np.shape(input)
+    input, target = _broadcast_target(input, target)
+    distance = np.abs(input - target)
+    quadratic = np.minimum(distance, delta)  # branch-free: 0.5 q^2 + delta (d - q)
+    loss = (0.5 * quadratic * quadratic + delta * (distance - quadratic)).astype(distance.dtype)
+    return _reduce_weighted(loss, weight, input_shape, reduction, False)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """Kullback-Leibler divergence of a target distribution from log-probabilities x.
+
+    l = y (log y - x), or exp(y) (y - x) with log_target; a zero probability (y = 0, or y = -inf
+    with log_target) contributes 0, as its limit; a negative y gives nan, as in torch.
+    'batchmean' divides the sum by the batch size x.shape[0]; 'mean' divides by every element and
+    warns, as torch does.
+    """
+    if size_average is None and reduce is None and reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support size."
+            "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+            "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+            stacklevel=2,
+        )
+    reduction = resolve_reduction(size_average, reduce, reduction,
+                                  allowed=("none", "batchmean", "sum", "mean"))
+    input, target = np.broadcast_arrays(np.asarray(input), np.asarray(target))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if log_target:
+            loss = np.where(target == -np.inf, 0, np.exp(target) * (target - input))
+        else:
+            loss = np.where(target == 0, 0, target * (np.log(target) - input))
+    loss = loss.astype(input.dtype)
+    if reduction == "batchmean":
+        return reduce_loss(loss, "mean", denominator=input.shape[0] if input.ndim else 1)
+    return reduce_loss(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    """Poisson negative log likelihood of a rate: l = exp(x) - y x with log_input, else
+    x - y log(x + eps). full adds Stirling's approximation of log(y!),
+    y log y - y + 0.5 log(2 pi y), only where y > 1 (torch's mask).
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    input, target = np.asarray(input), np.asarray(target)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if log_input:
+            loss = np.exp(input) - target * input
+        else:
+            loss = input - target * np.log(input + eps)
+        if full:
+            stirling = target * np.log(target) - target + 0.5 * np.log(2 * math.pi * target)
+            loss = loss + np.where(target > 1, stirling, 0)
+    return reduce_loss(np.asarray(loss, dtype=input.dtype), reduction)
+
+
+def _check_variance(var, input):
+    """var as an array that broadcasts as torch allows: the input's shape, the input's shape
+    without its last dim (unsqueezed there), or the input's shape with one dim of size 1."""
+    if isinstance(var, float):
+        if var < 0:
+            raise ValueError(f"var: expected a non-negative variance, got {var}")
+        return np.full_like(input, var)
+    var = np.asarray(var)
+    if (var < 0).any():
+        raise ValueError(f"var: expected non-negative entries, found {var[var < 0].flat[0]!r}")
+    if var.shape == input.shape:
+        return var
+    if var.shape == input.shape[:-1]:
+        return np.expand_dims(var, -1)
+    if var.ndim == input.ndim and sum(
+            var_size for size, var_size in zip(input.shape, var.shape) if size != var_size) == 1:
+        return var
+    raise ValueError(
+        f"var: expected the input's shape {input.shape}, that shape without its last dim, or "
+        f"with one dim of size 1; got {var.shape}"
+    )
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """Gaussian negative log likelihood: l = 0.5 (log(max(var, eps)) + (x - y)^2 / max(var, eps)),
+    plus 0.5 log(2 pi) if full. eps clamps the variance (it is not added to it).
+    """
+    input, target = np.asarray(input), np.asarray(target)
+    var = _check_variance(var, input)
+    check_reduction(reduction)
+    var = np.maximum(var, eps)
+    loss = 0.5 * (np.log(var) + np.square(input - target) / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return reduce_loss(np.asarray(loss, dtype=input.dtype), reduction)

@@ -68,6 +68,39 @@ def multilabel_soft_margin_loss(logits, target, reduction="mean"):
     return _reduce([mp.fsum(row) / len(row) for row in _sigmoid_losses(logits, target)], reduction)
 
 
+def _pairs(input, target):
+    return [(mp.mpf(x), mp.mpf(y)) for row_x, row_y in zip(_rows(input), _rows(target)) for x, y in zip(row_x, row_y)]
+
+
+def l1_loss(input, target, reduction="mean"):
+    return _reduce([abs(x - y) for x, y in _pairs(input, target)], reduction)
+
+
+def mse_loss(input, target, reduction="mean"):
+    return _reduce([(x - y) ** 2 for x, y in _pairs(input, target)], reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    delta = mp.mpf(delta)
+    return _reduce([0.5 * (x - y) ** 2 if abs(x - y) <= delta else delta * (abs(x - y) - delta / 2)
+                    for x, y in _pairs(input, target)], reduction)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    return _reduce([value / mp.mpf(beta) for value in huber_loss(input, target, "none", beta)], reduction)
+
+
+def kl_div_of_probabilities(probs, target, reduction="batchmean"):
+    """KL divergence with the input given as probabilities q: sum y (log y - log q) / batch."""
+    terms = [y * (mp.log(y) - mp.log(q)) if y else mp.mpf(0) for q, y in _pairs(probs, target)]
+    return mp.fsum(terms) / len(_rows(probs)) if reduction == "batchmean" else _reduce(terms, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, eps=1e-8, reduction="mean"):
+    return _reduce([mp.exp(x) - y * x if log_input else x - y * mp.log(x + mp.mpf(eps))
+                    for x, y in _pairs(input, target)], reduction)
+
+
 def minus_log_sigmoid(logits):
     """-log(sigmoid(x)) elementwise: the mistaken reading of a multi-label loss in document 002."""
     return [-mp.log(s) for s in sigmoid(logits)]
@@ -75,7 +108,8 @@ def minus_log_sigmoid(logits):
 
 FUNCTIONS = {function.__name__: function for function in (
     log_softmax, softmax, sigmoid, cross_entropy, nll_loss, binary_cross_entropy,
-    binary_cross_entropy_with_logits, multilabel_soft_margin_loss, minus_log_sigmoid)}
+    binary_cross_entropy_with_logits, multilabel_soft_margin_loss, minus_log_sigmoid, l1_loss,
+    mse_loss, huber_loss, smooth_l1_loss, kl_div_of_probabilities, poisson_nll_loss)}
 
 
 def evaluate(name, args, kwargs):

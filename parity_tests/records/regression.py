@@ -87,53 +87,51 @@ def gaussian_edge_cases():
                        {"eps": eps, "reduction": "none"}) for eps in (1e-6, 0.5)]
 
 
-def _bad_reduction(loss):
+def _bad_reduction():
     return BadCall("unknown_reduction", lambda rng: ((rng.normal(size=(2, 3)), rng.normal(size=(2, 3))),
                                                      {"reduction": "avg"}), ValueError, "reduction")
 
 
-def _bad_weight(loss):
+def _bad_weight():
     return BadCall("weight_wrong_shape", lambda rng: ((rng.normal(size=(2, 3)), rng.normal(size=(2, 3))),
                                                       {"weight": np.ones(3)}), ValueError, "weight")
 
 
-REGRESSION_SHAPES = ELEMENTWISE_SHAPES
 DISTANCE_VARIANTS = ("same", "broadcast")
 
+
+def weighted_distance_record(name, module):
+    """l1_loss and mse_loss: the same keywords, cases and checks."""
+    return LossRecord(
+        name=name, reference=getattr(reference, name), torch_fn=getattr(F, name), build=build_distance,
+        shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
+        keyword_grid={"weight": [None, "random"], "reduction": REDUCTION},
+        edge_cases=lambda: _legacy_cases(name, build_distance, (4, 5), "same"),
+        bad_calls=(_bad_reduction(), _bad_weight()),
+        module=module, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
+    )
+
+
 RECORDS = [
-    LossRecord(
-        name="l1_loss", reference=reference.l1_loss, torch_fn=F.l1_loss, build=build_distance,
-        shapes=REGRESSION_SHAPES, variants=DISTANCE_VARIANTS,
-        keyword_grid={"weight": [None, "random"], "reduction": REDUCTION},
-        edge_cases=lambda: _legacy_cases("l1_loss", build_distance, (4, 5), "same"),
-        bad_calls=(_bad_reduction("l1_loss"), _bad_weight("l1_loss")),
-        module=nn.L1Loss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
-    ),
-    LossRecord(
-        name="mse_loss", reference=reference.mse_loss, torch_fn=F.mse_loss, build=build_distance,
-        shapes=REGRESSION_SHAPES, variants=DISTANCE_VARIANTS,
-        keyword_grid={"weight": [None, "random"], "reduction": REDUCTION},
-        edge_cases=lambda: _legacy_cases("mse_loss", build_distance, (4, 5), "same"),
-        bad_calls=(_bad_reduction("mse_loss"), _bad_weight("mse_loss")),
-        module=nn.MSELoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
-    ),
+    weighted_distance_record("l1_loss", nn.L1Loss),
+    weighted_distance_record("mse_loss", nn.MSELoss),
     LossRecord(
         name="smooth_l1_loss", reference=reference.smooth_l1_loss, torch_fn=F.smooth_l1_loss,
-        build=build_distance, shapes=REGRESSION_SHAPES, variants=DISTANCE_VARIANTS,
+        build=build_distance, shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"beta": [1.0, 0.0, 0.5, 2.5], "reduction": REDUCTION},
         edge_cases=lambda: distance_edge_cases("smooth_l1_loss", "beta")
         + _legacy_cases("smooth_l1_loss", build_distance, (4, 5), "same"),
-        bad_calls=(_bad_reduction("smooth_l1_loss"),
+        bad_calls=(_bad_reduction(),
                    BadCall("beta_negative", lambda rng: ((np.zeros(3), np.ones(3)), {"beta": -1.0}),
                            ValueError, "beta")),
         module=nn.SmoothL1Loss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
         name="huber_loss", reference=reference.huber_loss, torch_fn=F.huber_loss, build=build_distance,
-        shapes=REGRESSION_SHAPES, variants=DISTANCE_VARIANTS,
+        shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"weight": [None, "random"], "delta": [1.0, 0.5, 2.5], "reduction": REDUCTION},
         edge_cases=lambda: distance_edge_cases("huber_loss", "delta"),
-        bad_calls=(_bad_reduction("huber_loss"), _bad_weight("huber_loss"),
+        bad_calls=(_bad_reduction(), _bad_weight(),
                    BadCall("delta_zero", lambda rng: ((np.zeros(3), np.ones(3)), {"delta": 0.0}),
                            ValueError, "delta"),
                    BadCall("delta_negative", lambda rng: ((np.zeros(3), np.ones(3)), {"delta": -1.0}),
@@ -153,16 +151,16 @@ RECORDS = [
     ),
     LossRecord(
         name="poisson_nll_loss", reference=reference.poisson_nll_loss, torch_fn=F.poisson_nll_loss,
-        build=build_poisson, shapes=REGRESSION_SHAPES,
+        build=build_poisson, shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"log_input": [True, False], "full": [False, True], "eps": [1e-8, 0.1],
                       "reduction": REDUCTION},
         edge_cases=lambda: poisson_edge_cases() + _legacy_cases("poisson_nll_loss", build_poisson, (4, 5)),
-        bad_calls=(_bad_reduction("poisson_nll_loss"),),
+        bad_calls=(_bad_reduction(),),
         module=nn.PoissonNLLLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
         name="gaussian_nll_loss", reference=reference.gaussian_nll_loss, torch_fn=F.gaussian_nll_loss,
-        build=build_gaussian, shapes=REGRESSION_SHAPES,
+        build=build_gaussian, shapes=ELEMENTWISE_SHAPES,
         variants=("same", "one_fewer_dim", "singleton_dim", "float"),
         keyword_grid={"full": [False, True], "eps": [1e-6, 0.5], "reduction": REDUCTION},
         edge_cases=gaussian_edge_cases,

@@ -54,12 +54,14 @@ def pytest_report_header(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark the parity tests the ledger names as strict xfails: a torch that fixes one fails."""
+    """Mark the parity tests the ledger names as strict xfails: a torch that fixes one fails.
+    An entry with "strict": false (torch's value is arbitrary, so sometimes right by chance)
+    is a plain xfail."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is None or not item.name.startswith("test_parity["):
             continue
         for entry in divergences_for(callspec.id):
             item.add_marker(pytest.mark.xfail(
-                strict=True, raises=ParityMismatch,
+                strict=entry.get("strict", True), raises=ParityMismatch,
                 reason=f"known torch divergence {entry['id']}: {entry['torch_does']} ({entry['upstream']})"))

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .registry import Twin
+
 TORCH_DTYPES = {
     "float64": torch.float64,
     "float32": torch.float32,
@@ -59,21 +61,24 @@ def lay_out(array, dtype, device, layout):
 
 def to_torch(value, dtype, device, layout):
     """A NumPy argument as torch receives it: floating arrays in the dtype under test, integer
-    and boolean arrays as they are, NumPy dtypes as torch dtypes; anything else unchanged."""
+    and boolean arrays as they are, NumPy dtypes as torch dtypes, a Twin as its torch side;
+    anything else unchanged."""
     if isinstance(value, np.ndarray):
         return lay_out(value, TORCH_DTYPES[dtype] if value.dtype.kind == "f" else None, device, layout)
     if isinstance(value, type) and np.dtype(value) in NUMPY_TO_TORCH:
         return NUMPY_TO_TORCH[np.dtype(value)]
+    if isinstance(value, Twin):
+        return value.torch
     return value
 
 
 def to_numpy(tensor_or_value, original):
-    """What the reference gets: a tensor's exact values in float64 (integers unchanged); any
-    other argument as the case wrote it."""
+    """What the reference gets: a tensor's exact values in float64 (integers unchanged), a
+    Twin's NumPy side, any other argument as the case wrote it."""
     if isinstance(tensor_or_value, torch.Tensor):
         value = tensor_or_value.detach().cpu()
         return (value.double() if value.is_floating_point() else value).numpy()
-    return original
+    return original.numpy if isinstance(original, Twin) else original
 
 
 def run_case(record, case, dtype, device):

@@ -48,6 +48,19 @@ class Case:
 
 
 @dataclass(frozen=True)
+class Twin:
+    """An argument that is a function, given to torch and to the reference in matching forms
+    (e.g. a distance written with torch ops and the same distance in NumPy)."""
+
+    name: str
+    torch: Callable
+    numpy: Callable
+
+    def __repr__(self):
+        return self.name
+
+
+@dataclass(frozen=True)
 class BadCall:
     """An invalid call: the reference must raise `error` naming `argument`; torch must raise
     too, unless `torch_accepts` says why it does not (then the test asserts that it does not)."""

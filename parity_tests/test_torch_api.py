@@ -10,19 +10,22 @@ from torch import nn
 
 from .harness import to_torch
 from .records import BY_NAME, RECORDS
-from .tables import LEDGER, TOLERANCES, load, parity_id
+from .tables import LEDGER, TOLERANCES, divergences_for, load, parity_id
 
 NOT_YET_COVERED = load("coverage.json")["not_yet_covered"]
 
 
 @pytest.mark.parametrize("record", [r for r in RECORDS if r.module], ids=lambda record: record.name)
 def test_nn_module_equals_the_function(record):
-    """On every case in float64 on CPU, nn.Module(**keywords)(*args) is exactly the function."""
+    """On every case in float64 on CPU, nn.Module(**keywords)(*args) is exactly the function
+    (except where the ledger says torch's value is arbitrary)."""
     module_keywords = set(inspect.signature(record.module).parameters)
     checked = 0
     for case in record.cases():
         args, kwargs = case.arguments()
-        if not set(kwargs) <= module_keywords:
+        arbitrary = any(not entry.get("strict", True)
+                        for entry in divergences_for(parity_id(record.name, "cpu", "float64", case.name)))
+        if not set(kwargs) <= module_keywords or arbitrary:
             continue
         tensors = [to_torch(a, "float64", "cpu", case.layout) for a in args]
         keywords = {k: to_torch(v, "float64", "cpu", case.layout) for k, v in kwargs.items()}

@@ -11,6 +11,16 @@ from ._classification import (
     multilabel_soft_margin_loss,
     nll_loss,
 )
+from ._margin import (
+    cosine_embedding_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+)
 from ._regression import (
     gaussian_nll_loss,
     huber_loss,
@@ -24,18 +34,26 @@ from ._regression import (
 __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "cosine_embedding_loss",
     "cross_entropy",
     "gaussian_nll_loss",
+    "hinge_embedding_loss",
     "huber_loss",
     "kl_div",
     "l1_loss",
     "log_softmax",
     "logsigmoid",
+    "margin_ranking_loss",
     "mse_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
     "multilabel_soft_margin_loss",
     "nll_loss",
     "poisson_nll_loss",
     "sigmoid",
     "smooth_l1_loss",
+    "soft_margin_loss",
     "softmax",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]

@@ -29,7 +29,8 @@ def _check_class_weight(weight, num_classes, dtype):
 
 
 def _check_class_indices(input, target, ignore_index):
-    """Validate index targets; return them with ignored entries replaced by 0, and the kept mask."""
+    """Validate index targets; return them with ignored entries replaced by 0, and the kept mask
+    (ignore_index=None: nothing is ignored)."""
     if input.ndim < 1:
         raise ValueError("input: expected 1 or more dimensions (got 0)")
     if not np.issubdtype(target.dtype, np.integer):
@@ -43,9 +44,9 @@ def _check_class_indices(input, target, ignore_index):
     kept = target != ignore_index
     outside = kept & ((target < 0) | (target >= num_classes))
     if outside.any():
+        ignored = "" if ignore_index is None else f" and is not ignore_index={ignore_index}"
         raise ValueError(
-            f"target: class index {target[outside].flat[0]} is outside [0, {num_classes}) "
-            f"and is not ignore_index={ignore_index}"
+            f"target: class index {target[outside].flat[0]} is outside [0, {num_classes}){ignored}"
         )
     return np.where(kept, target, 0), kept
 

@@ -1,5 +1,5 @@
 """Every record, by family. Adding a loss: a reference function and one record in its family."""
-from . import classification, regression
+from . import classification, margin, regression
 
-RECORDS = [*classification.RECORDS, *regression.RECORDS]
+RECORDS = [*classification.RECORDS, *regression.RECORDS, *margin.RECORDS]
 BY_NAME = {record.name: record for record in RECORDS}

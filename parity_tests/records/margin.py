@@ -1,0 +1,192 @@
+"""Records of the margin and embedding family. Hinge kinks: the losses are continuous there, so
+values need no special tolerance; cases sit both on the kinks and away from them."""
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import reference
+from ..registry import BadCall, LossRecord, Shape, Twin
+from . import inputs
+from .classification import ELEMENTWISE_SHAPES, LEGACY_FLAGS, REDUCTION, _legacy_cases, fixed_case
+
+LOW_PRECISION_ON_CPU = {("cpu", "float16"): "torch has no float16 CPU kernel",
+                        ("cpu", "bfloat16"): "torch has no bfloat16 CPU kernel"}
+PAIR_SHAPES = (Shape("2d", (5, 4)), Shape("unbatched", (4,)), Shape("n1", (1, 4)), Shape("empty", (0, 4)),
+               Shape("2d_strided", (5, 4), "strided"), Shape("2d_permuted", (5, 4), "permuted"))
+
+
+def signs(rng, dims, variant):
+    """Targets +-1, or with variant 'other_targets' also 0 and 0.5, which torch also accepts."""
+    values = [1.0, -1.0, 0.0, 0.5] if variant == "other_targets" else [1.0, -1.0]
+    return rng.choice(values, dims)
+
+
+def build_hinge(rng, dims, variant, kwargs):
+    return (rng.normal(0.0, 1.5, dims), signs(rng, dims, variant)), kwargs
+
+
+def build_ranking(rng, dims, variant, kwargs):
+    return (rng.normal(0.0, 1.5, dims), rng.normal(0.0, 1.5, dims), signs(rng, dims, "")), kwargs
+
+
+def build_soft_margin(rng, dims, variant, kwargs):
+    return (rng.normal(0.0, 2.0, dims), signs(rng, dims, variant)), kwargs
+
+
+def build_multi_margin(rng, dims, variant, kwargs):
+    if kwargs.get("weight") == "random":
+        kwargs["weight"] = inputs.positive_weight(rng, dims[-1])
+    return (rng.normal(0.0, 1.0, dims), rng.integers(0, dims[-1], dims[:-1])), kwargs
+
+
+def build_multilabel_margin(rng, dims, variant, kwargs):
+    """Each row lists some classes then -1 (after which entries are ignored), with repeats."""
+    target = rng.integers(0, dims[-1], dims)
+    ends = rng.integers(0, dims[-1] + 1, dims[:-1])
+    position = np.arange(dims[-1])
+    target = np.where(position == np.expand_dims(ends, -1), -1, target)
+    return (rng.normal(0.0, 1.0, dims), target), kwargs
+
+
+def build_cosine(rng, dims, variant, kwargs):
+    return (rng.normal(0.0, 1.0, dims), rng.normal(0.0, 1.0, dims), signs(rng, dims[:-1], variant)), kwargs
+
+
+def build_triplet(rng, dims, variant, kwargs):
+    anchor = rng.normal(0.0, 1.0, dims)
+    return (anchor, anchor + rng.normal(0.0, 0.5, dims), rng.normal(0.0, 1.0, dims)), kwargs
+
+
+PAIRWISE = Twin("pairwise", lambda u, v: F.pairwise_distance(u, v),
+                lambda u, v: np.linalg.norm(u - v + 1e-6, axis=-1))
+COSINE = Twin("one_minus_cosine", lambda u, v: 1 - F.cosine_similarity(u, v, dim=-1),
+              lambda u, v: 1 - np.einsum("...d,...d->...", u, v)
+              / np.maximum(np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1), 1e-8))
+L1_LAMBDA = Twin("l1_lambda", lambda u, v: (u - v).abs().sum(-1), lambda u, v: np.abs(u - v).sum(-1))
+
+
+def kink_cases():
+    """Values exactly on the hinge kinks: margin - x == 0, identical anchor and positive."""
+    x = np.array([1.0, 0.5, -1.0, 2.0])
+    cases = [fixed_case("hinge_embedding_loss", "on_kink-none", (x, np.array([-1.0, -1, -1, 1])),
+                        {"margin": 1.0, "reduction": "none"}),
+             fixed_case("margin_ranking_loss", "on_kink-none", (x, x - 0.5, np.ones(4)),
+                        {"margin": 0.5, "reduction": "none"}),
+             fixed_case("multi_margin_loss", "on_kink-none", (np.array([[1.0, 0.0, 0.5]]), np.array([0])),
+                        {"reduction": "none"})]
+    anchor = np.array([[0.5, -1.0, 2.0], [1.0, 1.0, 1.0]])
+    for loss in ("triplet_margin_loss", "triplet_margin_with_distance_loss"):
+        cases.append(fixed_case(loss, "identical_anchor_positive-none", (anchor, anchor.copy(), anchor + 3.0),
+                                {"reduction": "none"}))
+    return cases
+
+
+def soft_margin_edge_cases():
+    """-y x far beyond where exp(-y x) overflows in each dtype: the loss is about -y x."""
+    margins = np.array([20.0, 100.0, 1000.0, -1000.0])
+    return [fixed_case("soft_margin_loss", f"large_margin_violation-{reduction}", (margins, -np.ones(4)),
+                       {"reduction": reduction}) for reduction in ("none", "mean")]
+
+
+def _by_loss(cases, loss):
+    return [case for case in cases if case.loss == loss]
+
+
+def _bad(name, args, kwargs, error, argument, torch_accepts=""):
+    return BadCall(name, lambda rng: (args, kwargs), error, argument, torch_accepts)
+
+
+X, Y = np.arange(6.0).reshape(2, 3) / 6, np.array([1, 2])
+# (N, C) or (C,) with N >= 1: torch's empty-batch results for these two are arbitrary (see the ledger)
+NONEMPTY_CLASS_DIMS = inputs.class_dims(max_extra_dims=0).filter(lambda dims: dims[0] > 0)
+RECORDS = [
+    LossRecord(
+        name="hinge_embedding_loss", reference=reference.hinge_embedding_loss, torch_fn=F.hinge_embedding_loss,
+        build=build_hinge, shapes=ELEMENTWISE_SHAPES, variants=("", "other_targets"),
+        keyword_grid={"margin": [1.0, 0.3, 2.0], "reduction": REDUCTION},
+        edge_cases=lambda: _by_loss(kink_cases(), "hinge_embedding_loss")
+        + _legacy_cases("hinge_embedding_loss", build_hinge, (4, 5)),
+        bad_calls=(_bad("unknown_reduction", (X, np.ones((2, 3))), {"reduction": "avg"}, ValueError, "reduction"),),
+        module=nn.HingeEmbeddingLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
+    ),
+    LossRecord(
+        name="margin_ranking_loss", reference=reference.margin_ranking_loss, torch_fn=F.margin_ranking_loss,
+        build=build_ranking, shapes=ELEMENTWISE_SHAPES,
+        keyword_grid={"margin": [0, 0.5], "reduction": REDUCTION},
+        edge_cases=lambda: _by_loss(kink_cases(), "margin_ranking_loss")
+        + _legacy_cases("margin_ranking_loss", build_ranking, (4, 5)),
+        bad_calls=(_bad("target_fewer_dims", (X, X, np.ones(3)), {}, ValueError, "target"),
+                   _bad("unknown_reduction", (X, X, np.ones((2, 3))), {"reduction": "avg"}, ValueError, "reduction")),
+        module=nn.MarginRankingLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
+    ),
+    LossRecord(
+        name="soft_margin_loss", reference=reference.soft_margin_loss, torch_fn=F.soft_margin_loss,
+        build=build_soft_margin, shapes=ELEMENTWISE_SHAPES, keyword_grid={"reduction": REDUCTION},
+        edge_cases=lambda: soft_margin_edge_cases() + _legacy_cases("soft_margin_loss", build_soft_margin, (4, 5)),
+        bad_calls=(_bad("unknown_reduction", (X, np.ones((2, 3))), {"reduction": "avg"}, ValueError, "reduction"),),
+        module=nn.SoftMarginLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
+    ),
+    LossRecord(
+        name="multi_margin_loss", reference=reference.multi_margin_loss, torch_fn=F.multi_margin_loss,
+        build=build_multi_margin, shapes=PAIR_SHAPES, unsupported=LOW_PRECISION_ON_CPU,
+        keyword_grid={"p": [1, 2], "margin": [1.0, 0.4], "weight": [None, "random"], "reduction": REDUCTION},
+        edge_cases=lambda: _by_loss(kink_cases(), "multi_margin_loss")
+        + _legacy_cases("multi_margin_loss", build_multi_margin, (5, 4)),
+        bad_calls=(_bad("target_out_of_range", (X, np.array([1, 3])), {}, ValueError, "target"),
+                   _bad("target_negative", (X, np.array([1, -1])), {}, ValueError, "target"),
+                   _bad("p_not_1_or_2", (X, Y), {"p": 3}, ValueError, "p"),
+                   _bad("weight_wrong_length", (X, Y), {"weight": np.ones(4)}, ValueError, "weight"),
+                   _bad("unknown_reduction", (X, Y), {"reduction": "avg"}, ValueError, "reduction")),
+        module=nn.MultiMarginLoss, random_dims=NONEMPTY_CLASS_DIMS, untested_keywords=LEGACY_FLAGS,
+    ),
+    LossRecord(
+        name="multilabel_margin_loss", reference=reference.multilabel_margin_loss,
+        torch_fn=F.multilabel_margin_loss, build=build_multilabel_margin, shapes=PAIR_SHAPES,
+        unsupported=LOW_PRECISION_ON_CPU, keyword_grid={"reduction": REDUCTION},
+        edge_cases=lambda: _legacy_cases("multilabel_margin_loss", build_multilabel_margin, (5, 4)),
+        bad_calls=(_bad("target_other_negative", (X, np.array([[0, -2, -1], [1, -1, 0]])), {}, ValueError, "target"),
+                   _bad("target_out_of_range", (X, np.array([[0, 3, -1], [1, -1, 0]])), {}, ValueError, "target"),
+                   _bad("target_shape", (X, np.array([0, 1, -1])), {}, ValueError, "target"),
+                   _bad("unknown_reduction", (X, np.array([[0, -1, 1], [1, -1, 0]])), {"reduction": "avg"},
+                        ValueError, "reduction")),
+        module=nn.MultiLabelMarginLoss, untested_keywords=LEGACY_FLAGS,
+        random_dims=NONEMPTY_CLASS_DIMS,
+    ),
+    LossRecord(
+        name="cosine_embedding_loss", reference=reference.cosine_embedding_loss,
+        torch_fn=F.cosine_embedding_loss, build=build_cosine, shapes=PAIR_SHAPES, variants=("", "other_targets"),
+        keyword_grid={"margin": [0, 0.3, -0.5], "reduction": REDUCTION},
+        edge_cases=lambda: [fixed_case("cosine_embedding_loss", "zero_vectors-none",
+                                       (np.zeros((2, 3)), np.ones((2, 3)), np.array([1.0, -1.0])),
+                                       {"reduction": "none"})]
+        + _legacy_cases("cosine_embedding_loss", build_cosine, (5, 4)),
+        bad_calls=(_bad("target_2d", (X, X, np.ones((2, 1))), {}, ValueError, "target"),
+                   _bad("unknown_reduction", (X, X, np.ones(2)), {"reduction": "avg"}, ValueError, "reduction")),
+        module=nn.CosineEmbeddingLoss, random_dims=inputs.class_dims(max_extra_dims=0).filter(lambda d: len(d) <= 2),
+        untested_keywords=LEGACY_FLAGS,
+    ),
+    LossRecord(
+        name="triplet_margin_loss", reference=reference.triplet_margin_loss, torch_fn=F.triplet_margin_loss,
+        build=build_triplet, shapes=PAIR_SHAPES,
+        keyword_grid={"margin": [1.0, 0.2], "p": [2, 1, 3], "eps": [1e-6, 0.1], "swap": [False, True],
+                      "reduction": REDUCTION},
+        edge_cases=lambda: _by_loss(kink_cases(), "triplet_margin_loss")
+        + _legacy_cases("triplet_margin_loss", build_triplet, (5, 4)),
+        bad_calls=(_bad("margin_zero", (X, X, X), {"margin": 0.0}, ValueError, "margin"),
+                   _bad("negative_fewer_dims", (X, X, np.ones(3)), {}, ValueError, "negative"),
+                   _bad("unknown_reduction", (X, X, X), {"reduction": "avg"}, ValueError, "reduction")),
+        module=nn.TripletMarginLoss, random_dims=inputs.class_dims(max_extra_dims=1), untested_keywords=LEGACY_FLAGS,
+    ),
+    LossRecord(
+        name="triplet_margin_with_distance_loss", reference=reference.triplet_margin_with_distance_loss,
+        torch_fn=F.triplet_margin_with_distance_loss, build=build_triplet, shapes=PAIR_SHAPES,
+        keyword_grid={"distance_function": [None, PAIRWISE, COSINE, L1_LAMBDA], "margin": [1.0, 0.3],
+                      "swap": [False, True], "reduction": REDUCTION},
+        edge_cases=lambda: _by_loss(kink_cases(), "triplet_margin_with_distance_loss"),
+        bad_calls=(_bad("margin_negative", (X, X, X), {"margin": -1.0}, ValueError, "margin"),
+                   _bad("negative_fewer_dims", (X, X, np.ones(3)), {}, ValueError, "negative"),
+                   _bad("unknown_reduction", (X, X, X), {"reduction": "avg"}, ValueError, "reduction")),
+        module=nn.TripletMarginWithDistanceLoss, random_dims=inputs.class_dims(max_extra_dims=1),
+    ),
+]

@@ -1,0 +1,149 @@
+"""Margin and embedding losses: hinge_embedding, margin_ranking, soft_margin, multi_margin,
+multilabel_margin, cosine_embedding, triplet_margin and triplet_margin_with_distance."""
+import numpy as np
+
+from ._classification import _check_class_indices, _take_class
+from ._reduction import check_reduction, reduce_loss, resolve_reduction
+
+# torch's EPSILON for cosine_embedding_loss, added to each squared norm
+SQUARED_NORM_EPSILON = 1e-12
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+    """l_n = x_n if y_n = 1, max(0, margin - x_n) if y_n = -1; any other y_n gets both terms,
+    as in torch: [y != -1] x + [y != 1] max(0, margin - x)."""
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    input, target = np.broadcast_arrays(np.asarray(input), np.asarray(target))
+    loss = np.where(target != -1, input, 0) + np.where(target != 1, np.maximum(margin - input, 0), 0)
+    return reduce_loss(loss.astype(input.dtype), reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    """l_n = max(0, -y_n (x1_n - x2_n) + margin), the three arguments broadcast together
+    (they must have the same number of dimensions, as torch requires)."""
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    input1, input2, target = np.asarray(input1), np.asarray(input2), np.asarray(target)
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise ValueError(f"target: expected as many dimensions as input1 ({input1.ndim}) and input2 "
+                         f"({input2.ndim}), got {target.ndim}")
+    loss = np.maximum(-target * (input1 - input2) + margin, 0)
+    return reduce_loss(np.asarray(loss, dtype=input1.dtype), reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """l_n = log(1 + exp(-y_n x_n)), computed as max(z, 0) + log1p(exp(-|z|)) with z = -y x,
+    so it stays finite where exp(z) overflows; 'mean' averages over every element."""
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    margin = -np.asarray(target) * np.asarray(input)
+    loss = np.maximum(margin, 0) + np.log1p(np.exp(-np.abs(margin)))
+    return reduce_loss(np.asarray(loss, dtype=np.asarray(input).dtype), reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean"):
+    """Multi-class hinge: l_n = 1/C sum_{i != y_n} w[y_n] max(0, margin - x[n, y_n] + x[n, i])^p,
+    p in {1, 2}; x is (N, C) or (C,); 'mean' is the plain mean over samples."""
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError(f"p: only p == 1 and p == 2 are supported, got {p}")
+    input, target = np.asarray(input), np.asarray(target)
+    target, _ = _check_class_indices(input, target, ignore_index=None)
+    if input.ndim > 2:
+        raise ValueError(f"input: expected a (N, C) or (C,) array, got shape {input.shape}")
+    num_classes = input.shape[-1]
+    if weight is not None:
+        weight = np.asarray(weight)
+        if weight.shape != (num_classes,):
+            raise ValueError(f"weight: expected a 1-D array of length C={num_classes}, got shape {weight.shape}")
+    target_logit = np.expand_dims(_take_class(input, target), -1)
+    violation = np.maximum(margin - target_logit + input, 0) ** p
+    others = np.arange(num_classes) != np.expand_dims(target, -1)
+    loss = np.where(others, violation, 0).sum(axis=-1) / num_classes
+    if weight is not None:
+        loss = weight[target] * loss
+    return reduce_loss(np.asarray(loss, dtype=input.dtype), reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Multi-label hinge: with T_n the target indices before the first -1 (repeats counted as
+    often as they appear, as torch does) and the others i not in T_n,
+    l_n = 1/C sum_{j in T_n} sum_{i not in T_n} max(0, 1 - (x[n, j] - x[n, i])).
+    Evaluated on a (N, C, C) array of pairwise margins."""
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    input, target = np.asarray(input), np.asarray(target)
+    if not np.issubdtype(target.dtype, np.integer):
+        raise TypeError(f"target: expected integer class indices, got dtype {target.dtype}")
+    if target.shape != input.shape or input.ndim not in (1, 2):
+        raise ValueError(f"target: expected the input's shape {input.shape} (N, C) or (C,), got {target.shape}")
+    num_classes = input.shape[-1]
+    if ((target < -1) | (target >= num_classes)).any():
+        raise ValueError(f"target: expected class indices in [0, {num_classes}) ended by -1, "
+                         f"found {target[(target < -1) | (target >= num_classes)].flat[0]}")
+    listed = np.cumprod(target != -1, axis=-1).astype(bool)  # entries before the first -1
+    one_hot = (np.expand_dims(target, -1) == np.arange(num_classes)) & np.expand_dims(listed, -1)
+    counts = one_hot.sum(axis=-2)  # how often each class is listed
+    is_target = counts > 0
+    pair_margins = np.maximum(1 - np.expand_dims(input, -1) + np.expand_dims(input, -2), 0)
+    against_others = np.where(np.expand_dims(is_target, -2), 0, pair_margins).sum(axis=-1)
+    loss = (counts * against_others).sum(axis=-1) / num_classes
+    return reduce_loss(np.asarray(loss, dtype=input.dtype), reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    """With cos_n = x1_n . x2_n / sqrt((|x1_n|^2 + 1e-12)(|x2_n|^2 + 1e-12)) (torch's epsilon):
+    l_n = 1 - cos_n if y_n = 1, max(0, cos_n - margin) if y_n = -1, and 0 for any other y_n."""
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    input1, input2, target = np.asarray(input1), np.asarray(input2), np.asarray(target)
+    if target.ndim not in (0, 1) or input1.ndim != target.ndim + 1:
+        raise ValueError(f"target: expected a 1-D target for 2-D inputs or a 0-D target for 1-D "
+                         f"inputs, got target {target.shape} and input1 {input1.shape}")
+    dot = np.einsum("...d,...d->...", input1, input2)
+    squared_norms = (np.einsum("...d,...d->...", input1, input1) + SQUARED_NORM_EPSILON) * \
+        (np.einsum("...d,...d->...", input2, input2) + SQUARED_NORM_EPSILON)
+    cosine = dot / np.sqrt(squared_norms)
+    loss = np.where(target == 1, 1 - cosine, 0) + np.where(target == -1, np.maximum(cosine - margin, 0), 0)
+    return reduce_loss(np.asarray(loss, dtype=input1.dtype), reduction)
+
+
+def _pairwise_distance(x1, x2, p=2.0, eps=1e-6):
+    """torch.pairwise_distance: the p-norm of x1 - x2 + eps over the last dimension."""
+    return np.linalg.norm(x1 - x2 + eps, ord=p, axis=-1)
+
+
+def _check_triplet(anchor, positive, negative, margin):
+    if not margin > 0:
+        raise ValueError(f"margin: expected a value greater than 0, got {margin}")
+    anchor, positive, negative = map(np.asarray, (anchor, positive, negative))
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise ValueError(f"negative: expected as many dimensions as anchor ({anchor.ndim}) and "
+                         f"positive ({positive.ndim}), got {negative.ndim}")
+    return anchor, positive, negative
+
+
+def _triplet_loss(distance, anchor, positive, negative, margin, swap, reduction):
+    """max(0, margin + d(a, p) - d(a, n)), with d(a, n) replaced by min(d(a, n), d(p, n)) if swap."""
+    to_negative = distance(anchor, negative)
+    if swap:
+        to_negative = np.minimum(to_negative, distance(positive, negative))
+    loss = np.maximum(margin + distance(anchor, positive) - to_negative, 0)
+    return reduce_loss(np.asarray(loss, dtype=anchor.dtype), reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    """l_n = max(0, margin + d(a_n, p_n) - d(a_n, n_n)), d(u, v) = ||u - v + eps||_p (torch adds
+    eps to the difference); with swap, d(a, n) becomes min(d(a, n), d(p, n))."""
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    anchor, positive, negative = _check_triplet(anchor, positive, negative, margin)
+    distance = lambda u, v: _pairwise_distance(u, v, p, eps)
+    return _triplet_loss(distance, anchor, positive, negative, margin, swap, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0,
+                                      swap=False, reduction="mean"):
+    """triplet_margin_loss with any distance: l_n = max(0, margin + d(a_n, p_n) - d(a_n, n_n)),
+    d = distance_function (NumPy arrays in and out), by default ||u - v + 1e-6||_2."""
+    check_reduction(reduction)
+    anchor, positive, negative = _check_triplet(anchor, positive, negative, margin)
+    return _triplet_loss(distance_function or _pairwise_distance, anchor, positive, negative, margin,
+                         swap, reduction)

@@ -1,7 +1,6 @@
 """Records of the classification family: activations, nll_loss, cross_entropy, the BCE losses
 and multilabel_soft_margin_loss."""
 import numpy as np
-import torch
 import torch.nn.functional as F
 from torch import nn
 

@@ -1,5 +1,4 @@
 """Input builders shared by the records: random data of a given shape, in float64 / int64."""
-import numpy as np
 from hypothesis import strategies as st
 
 

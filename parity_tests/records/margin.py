@@ -1,7 +1,6 @@
 """Records of the margin and embedding family. Hinge kinks: the losses are continuous there, so
 values need no special tolerance; cases sit both on the kinks and away from them."""
 import numpy as np
-import torch
 import torch.nn.functional as F
 from torch import nn
 

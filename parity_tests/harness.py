@@ -50,7 +50,10 @@ def lay_out(array, dtype, device, layout):
     """A tensor holding `array` in `dtype` on `device`, contiguous, strided (every other
     element of a wider buffer) or permuted (stored with its axes reversed)."""
     if array.ndim and layout == "strided":
+        # the skipped elements hold nan (floats) or the values reversed (integers, which stay
+        # valid indices), so a kernel that ignores the stride reads something visibly wrong
         wide = np.repeat(array, 2, axis=-1)
+        wide[..., 1::2] = np.nan if array.dtype.kind == "f" else np.flip(array, axis=-1)
         return torch.from_numpy(wide).to(device=device, dtype=dtype)[..., ::2]
     if array.ndim > 1 and layout == "permuted":
         axes = tuple(reversed(range(array.ndim)))

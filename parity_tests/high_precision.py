@@ -1,5 +1,7 @@
 """Closed forms in 50-digit mpmath, for the worked examples' expectations: independent of
 torch and of the reference (plain loops over the few numbers of each example)."""
+import itertools
+
 import mpmath as mp
 
 mp.mp.dps = 50
@@ -101,6 +103,27 @@ def poisson_nll_loss(input, target, log_input=True, eps=1e-8, reduction="mean"):
                     for x, y in _pairs(input, target)], reduction)
 
 
+def ctc_by_enumeration(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="none"):
+    """CTC by brute force: every path of positions s_0..s_{T-1} through the extended target
+    (blank, l_1, blank, ..., l_L, blank) that starts at 0 or 1, steps by 0, 1 or 2 (2 only onto
+    a label unlike the one two back), and ends at 2L or 2L - 1; log_probs is (T, N, C)."""
+    losses = []
+    for n, (steps, length) in enumerate(zip(input_lengths, target_lengths)):
+        extended = [blank]
+        for label in targets[n][:length]:
+            extended += [label, blank]
+        total = mp.mpf(0)
+        for path in itertools.product(range(len(extended)), repeat=steps):
+            moves = zip(path, path[1:])
+            if path[0] > 1 or path[-1] < len(extended) - 2 or any(
+                    not (0 <= b - a <= 1 or (b - a == 2 and extended[b] != blank and extended[b] != extended[b - 2]))
+                    for a, b in moves):
+                continue
+            total += mp.exp(mp.fsum(mp.mpf(log_probs[t][n][extended[s]]) for t, s in enumerate(path)))
+        losses.append(-mp.log(total) if total > 0 else mp.inf)
+    return _reduce(losses, reduction)
+
+
 def minus_log_sigmoid(logits):
     """-log(sigmoid(x)) elementwise: the mistaken reading of a multi-label loss in document 002."""
     return [-mp.log(s) for s in sigmoid(logits)]
@@ -109,7 +132,7 @@ def minus_log_sigmoid(logits):
 FUNCTIONS = {function.__name__: function for function in (
     log_softmax, softmax, sigmoid, cross_entropy, nll_loss, binary_cross_entropy,
     binary_cross_entropy_with_logits, multilabel_soft_margin_loss, minus_log_sigmoid, l1_loss,
-    mse_loss, huber_loss, smooth_l1_loss, kl_div_of_probabilities, poisson_nll_loss)}
+    mse_loss, huber_loss, smooth_l1_loss, kl_div_of_probabilities, poisson_nll_loss, ctc_by_enumeration)}
 
 
 def evaluate(name, args, kwargs):

@@ -21,6 +21,7 @@ from ._margin import (
     triplet_margin_loss,
     triplet_margin_with_distance_loss,
 )
+from ._sequence import ctc_loss
 from ._regression import (
     gaussian_nll_loss,
     huber_loss,
@@ -36,6 +37,7 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "cosine_embedding_loss",
     "cross_entropy",
+    "ctc_loss",
     "gaussian_nll_loss",
     "hinge_embedding_loss",
     "huber_loss",

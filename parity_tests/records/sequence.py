@@ -1,0 +1,97 @@
+"""Records of sequence losses (ctc_loss) and of nn.NLLLoss2d, the deprecated 4-D alias."""
+import numpy as np
+import torch.nn.functional as F
+from hypothesis import strategies as st
+from torch import nn
+
+import reference
+from ..registry import BadCall, Case, LossRecord, Shape
+from .classification import REDUCTION, build_nll, fixed_case
+
+NO_HALF_CTC = {(device, dtype): "torch has no ctc_loss kernel for this dtype"
+               for device in ("cpu", "cuda") for dtype in ("float16", "bfloat16")}
+
+
+def _log_softmax(logits):
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def build_ctc(rng, dims, variant, kwargs):
+    """dims = (T, N, C, S); variant: padded (N, S) targets, concatenated 1-D, or unbatched."""
+    steps, batch, num_classes, width = dims
+    blank = num_classes - 1 if kwargs.get("blank") == "last" else 0
+    if "blank" in kwargs:
+        kwargs["blank"] = blank
+    labels = rng.integers(0, num_classes - 1, (batch, width))
+    labels = labels + (labels >= blank)  # never the blank
+    target_lengths = rng.integers(0, width + 1, batch)
+    input_lengths = rng.integers(1, steps + 1, batch)
+    input_lengths[0], target_lengths[0] = steps, width  # the longest sample fills the arrays
+    log_probs = _log_softmax(rng.normal(0.0, 1.5, (steps, batch, num_classes)))
+    if variant == "unbatched":
+        return (log_probs[:, 0], labels[0], np.array(steps), np.array(width)), kwargs
+    if variant == "concatenated":
+        labels = np.concatenate([labels[n, :length] for n, length in enumerate(target_lengths)])
+    return (log_probs, labels, input_lengths, target_lengths), kwargs
+
+
+def ctc_edge_cases():
+    """No alignment fits (inf, or 0 with zero_infinity), repeated labels that need a blank
+    between them, empty targets, and one time step."""
+    log_probs = _log_softmax(np.random.default_rng(5).normal(size=(4, 3, 4)))
+    cases = []
+    for zero_infinity in (False, True):
+        for reduction in REDUCTION:
+            cases.append(fixed_case("ctc_loss", f"impossible-zero_infinity={zero_infinity}-{reduction}",
+                                    (log_probs, np.array([[1, 1, 1], [1, 2, 3], [2, 2, 0]]), np.array([4, 2, 4]),
+                                     np.array([3, 3, 2])),
+                                    {"zero_infinity": zero_infinity, "reduction": reduction}))
+    cases.append(fixed_case("ctc_loss", "empty_targets-none", (log_probs, np.zeros((3, 0), dtype=np.int64),
+                                                              np.array([4, 1, 3]), np.array([0, 0, 0])),
+                            {"reduction": "none"}))
+    # concatenated targets stored non-contiguously: torch's CPU kernel misreads samples 2 and 3
+    concatenated = Case("ctc_loss", "strided_concatenated_targets-none",
+                        lambda rng: ((log_probs[:, :3], np.array([1, 2, 3, 3, 1, 2, 3]), np.array([4, 4, 4]),
+                                      np.array([3, 2, 2])), {"reduction": "none"}), layout="strided")
+    cases.append(concatenated)
+    cases.append(fixed_case("ctc_loss", "one_step-none", (log_probs[:1], np.array([[2], [1], [3]]), np.array([1, 1, 1]),
+                                                         np.array([1, 0, 1])), {"reduction": "none"}))
+    return cases
+
+
+LP = _log_softmax(np.zeros((4, 2, 3)))
+RECORDS = [
+    LossRecord(
+        name="ctc_loss", reference=reference.ctc_loss, torch_fn=F.ctc_loss, build=build_ctc,
+        shapes=(Shape("T12-N4-C6-S4", (12, 4, 6, 4)), Shape("T5-N2-C3-S2", (5, 2, 3, 2)),
+                Shape("T20-N1-C30-S8", (20, 1, 30, 8)), Shape("T6-N3-C5-S3_permuted", (6, 3, 5, 3), "permuted"),
+                Shape("T6-N3-C5-S3_strided", (6, 3, 5, 3), "strided")),
+        variants=("padded", "concatenated", "unbatched"), unsupported=NO_HALF_CTC,
+        keyword_grid={"blank": [0, "last"], "zero_infinity": [False, True], "reduction": REDUCTION},
+        edge_cases=ctc_edge_cases,
+        bad_calls=(
+            BadCall("input_lengths_above_T", lambda rng: ((LP, np.array([[1], [2]]), np.array([5, 4]), np.array([1, 1])), {}),
+                    ValueError, "input_lengths"),
+            BadCall("target_lengths_above_S", lambda rng: ((LP, np.array([[1], [2]]), np.array([4, 4]), np.array([2, 1])), {}),
+                    ValueError, "target_lengths"),
+            BadCall("negative_target_length", lambda rng: ((LP, np.array([[1], [2]]), np.array([4, 4]), np.array([-1, 1])), {}),
+                    ValueError, "target_lengths"),
+            BadCall("blank_out_of_range", lambda rng: ((LP, np.array([[1], [2]]), np.array([4, 4]), np.array([1, 1])),
+                                                       {"blank": 3}), ValueError, "blank"),
+            BadCall("log_probs_4d", lambda rng: ((LP[None], np.array([[1], [2]]), np.array([4, 4]), np.array([1, 1])), {}),
+                    ValueError, "log_probs"),
+            BadCall("unknown_reduction", lambda rng: ((LP, np.array([[1], [2]]), np.array([4, 4]), np.array([1, 1])),
+                                                      {"reduction": "avg"}), ValueError, "reduction"),
+        ),
+        module=nn.CTCLoss,
+        random_dims=st.tuples(st.integers(1, 8), st.integers(1, 3), st.integers(2, 6), st.integers(0, 4)),
+    ),
+    LossRecord(
+        name="nll_loss_4d", reference=reference.nll_loss, torch_fn=F.nll_loss, build=build_nll,
+        shapes=(Shape("N2-C3-H4-W5", (2, 3, 4, 5)), Shape("N2-C3-H4-W5_permuted", (2, 3, 4, 5), "permuted")),
+        keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1], "reduction": REDUCTION},
+        module=nn.NLLLoss2d, random_dims=st.tuples(*[st.integers(1, 3)] * 4), untested_keywords={"size_average": "the nll_loss record's legacy cases",
+                                                "reduce": "the nll_loss record's legacy cases"},
+    ),
+]

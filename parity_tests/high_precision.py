@@ -106,7 +106,8 @@ def poisson_nll_loss(input, target, log_input=True, eps=1e-8, reduction="mean"):
 def ctc_by_enumeration(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="none"):
     """CTC by brute force: every path of positions s_0..s_{T-1} through the extended target
     (blank, l_1, blank, ..., l_L, blank) that starts at 0 or 1, steps by 0, 1 or 2 (2 only onto
-    a label unlike the one two back), and ends at 2L or 2L - 1; log_probs is (T, N, C)."""
+    a label position whose label differs from the one two back), and ends at 2L or 2L - 1;
+    log_probs is (T, N, C)."""
     losses = []
     for n, (steps, length) in enumerate(zip(input_lengths, target_lengths)):
         extended = [blank]
@@ -116,7 +117,7 @@ def ctc_by_enumeration(log_probs, targets, input_lengths, target_lengths, blank=
         for path in itertools.product(range(len(extended)), repeat=steps):
             moves = zip(path, path[1:])
             if path[0] > 1 or path[-1] < len(extended) - 2 or any(
-                    not (0 <= b - a <= 1 or (b - a == 2 and extended[b] != blank and extended[b] != extended[b - 2]))
+                    not (0 <= b - a <= 1 or (b - a == 2 and b % 2 == 1 and extended[b] != extended[b - 2]))
                     for a, b in moves):
                 continue
             total += mp.exp(mp.fsum(mp.mpf(log_probs[t][n][extended[s]]) for t, s in enumerate(path)))

@@ -46,7 +46,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
 
     With the extended target l' = (blank, l_1, blank, ..., l_L, blank) the forward variables are
     alpha_t(s) = log_p_t(l'_s) + logsumexp(alpha_{t-1}(s), alpha_{t-1}(s-1),
-    alpha_{t-1}(s-2) if l'_s != blank and l'_s != l'_{s-2}), and the loss is
+    alpha_{t-1}(s-2) if s is a label position and l'_s != l'_{s-2}), and the loss is
     -logsumexp(alpha_{T-1}(2L), alpha_{T-1}(2L-1)): inf where no alignment exists (0 with
     zero_infinity). 'mean' divides each loss by its target length (at least 1), then averages.
     Vectorized over the batch and the extended positions; the loop is over time only.
@@ -72,9 +72,10 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     width = 2 * labels.shape[1] + 1
     extended = np.full((batch, width), blank, dtype=np.int64)
     extended[:, 1::2] = labels
-    # a skip over a blank is allowed onto a label that differs from the label two places back
+    # a skip over a blank lands on a label position (odd s) whose label differs from the one two
+    # places back; as in torch, the position decides, even for a target that lists the blank
     can_skip = np.zeros((batch, width), dtype=bool)
-    can_skip[:, 2:] = (extended[:, 2:] != blank) & (extended[:, 2:] != extended[:, :-2])
+    can_skip[:, 3::2] = extended[:, 3::2] != extended[:, 1:-2:2]
     emit = np.take_along_axis(log_probs, np.broadcast_to(extended, (steps, batch, width)), axis=2)
     # t = 0: an alignment starts on the first blank or on the first label
     alpha = np.full((batch, width), -np.inf, dtype=np.float64)

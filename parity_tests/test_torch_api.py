@@ -71,8 +71,13 @@ def torch_losses():
     return functions | modules
 
 
+# modules checked by a test of their own rather than through a record's `module`
+MODULES_WITH_OWN_TEST = {"LinearCrossEntropyLoss": "test_linear_cross_entropy_module_equals_the_function"}
+
+
 def covered_names():
-    return set(BY_NAME) | {record.module.__name__ for record in RECORDS if record.module}
+    return (set(BY_NAME) | {record.module.__name__ for record in RECORDS if record.module}
+            | set(MODULES_WITH_OWN_TEST))
 
 
 def test_coverage_guard_every_torch_loss_has_a_record_or_a_plan():
@@ -112,3 +117,18 @@ def test_tolerance_override_says_why_and_applies_somewhere(override):
            for device in ("cpu", "cuda") for dtype in (case.dtypes or record.dtypes)]
     assert any(tolerance_for(*key).source == override["id"] for key in ids), \
         f"{override['id']} applies to no case: remove it or fix its patterns"
+
+
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("keywords", [{}, {"reduction": "none", "ignore_index": 1}, {"label_smoothing": 0.1}],
+                         ids=["defaults", "none-ignore_index", "label_smoothing"])
+def test_linear_cross_entropy_module_equals_the_function(bias, keywords):
+    """nn.LinearCrossEntropyLoss owns its linear layer: its output equals the function called
+    with that layer's weight and bias."""
+    torch.manual_seed(0)
+    class_weight = torch.rand(6, dtype=torch.float64) + 0.5
+    module = nn.LinearCrossEntropyLoss(4, 6, bias=bias, weight=class_weight, dtype=torch.float64, **keywords)
+    input, target = torch.randn(5, 4, dtype=torch.float64), torch.tensor([0, 1, 5, 1, 3])
+    by_function = F.linear_cross_entropy(input, module.linear.weight, target, linear_bias=module.linear.bias,
+                                         weight=class_weight, **keywords)
+    assert torch.equal(module(input, target), by_function)

@@ -8,6 +8,7 @@ from ._classification import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    linear_cross_entropy,
     multilabel_soft_margin_loss,
     nll_loss,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "huber_loss",
     "kl_div",
     "l1_loss",
+    "linear_cross_entropy",
     "log_softmax",
     "logsigmoid",
     "margin_ranking_loss",

@@ -209,3 +209,56 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     with np.errstate(invalid="ignore"):  # no classes: 0 / 0 is nan, as in torch
         class_mean = loss.sum(axis=-1) / input.shape[-1]
     return reduce_loss(class_mean.astype(input.dtype), reduction)
+
+
+# rows of logits evaluated at once by linear_cross_entropy: at most this many float64 values
+LOGITS_PER_BLOCK = 1 << 22
+
+
+def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weight=None, reduction="mean",
+                         ignore_index=None, label_smoothing=0.0, options=None):
+    """cross_entropy(input @ linear_weight.T + linear_bias, target, ...) without holding the
+    (N, V) logits: rows are processed in blocks of at most LOGITS_PER_BLOCK logits.
+
+    linear_weight is (C, *out_features, in_features); extra dims make a K-dimensional loss with
+    logits (N, C, *out_features). ignore_index=None means -100 (and must stay None for a target of
+    probabilities). `options` configures torch's chunked kernel; the mathematics, and so the
+    reference, does not depend on it.
+    """
+    input, linear_weight, target = np.asarray(input), np.asarray(linear_weight), np.asarray(target)
+    if input.ndim not in (1, 2):
+        raise ValueError(f"input: expected (N, in_features) or (in_features,), got shape {input.shape}")
+    if linear_weight.ndim < 2 or linear_weight.shape[-1] != input.shape[-1]:
+        raise ValueError(f"linear_weight: expected (C, ..., in_features={input.shape[-1]}), "
+                         f"got shape {linear_weight.shape}")
+    if linear_bias is not None and np.shape(linear_bias) != linear_weight.shape[:-1]:
+        raise ValueError(f"linear_bias: expected shape {linear_weight.shape[:-1]}, got {np.shape(linear_bias)}")
+    if linear_weight.ndim > 2 and input.ndim == 1:
+        raise ValueError("input: a K-dimensional linear_weight needs a batched (N, in_features) input")
+    logits_shape = input.shape[:-1] + linear_weight.shape[:-1]
+    probabilities = target.shape == logits_shape
+    if probabilities and ignore_index is not None:
+        raise ValueError("ignore_index: must be None for a target of class probabilities")
+
+    def logits(rows):
+        out = np.tensordot(rows, linear_weight, axes=([-1], [-1]))  # (n, C, *out_features)
+        return out if linear_bias is None else out + np.asarray(linear_bias)
+
+    keywords = dict(weight=weight, ignore_index=-100 if ignore_index is None else ignore_index,
+                    label_smoothing=label_smoothing)
+    if input.ndim == 1:
+        return cross_entropy(logits(input), target, reduction=reduction, **keywords)
+    rows_per_block = max(1, LOGITS_PER_BLOCK // max(int(np.prod(linear_weight.shape[:-1])), 1))
+    losses = np.concatenate(
+        [cross_entropy(logits(input[start:start + rows_per_block]), target[start:start + rows_per_block],
+                       reduction="none", **keywords)
+         for start in range(0, input.shape[0], rows_per_block)] or [np.zeros((0,) + logits_shape[2:])]
+    ).astype(input.dtype)
+    if reduction != "mean":
+        return reduce_loss(losses, resolve_reduction(None, None, reduction))
+    if probabilities:
+        return reduce_loss(losses, "mean")
+    # the weighted-mean denominator: sum of w[y] over kept targets, as in cross_entropy
+    kept = target != keywords["ignore_index"]
+    class_weight = _check_class_weight(weight, linear_weight.shape[0], input.dtype)
+    return reduce_loss(losses, "mean", denominator=np.where(kept, class_weight[np.where(kept, target, 0)], 0).sum())

@@ -5,8 +5,10 @@ import torch.nn.functional as F
 from torch import nn
 
 import reference
+from torch.nn.modules.linear_cross_entropy_options import LinearCrossEntropyOptions
 from ..registry import BadCall, Case, LossRecord, Shape
 from . import inputs
+from hypothesis import strategies as st
 
 REDUCTION = ["mean", "sum", "none"]
 
@@ -250,6 +252,29 @@ def bce_edge_cases():
                        (probabilities, target), {"reduction": reduction}) for reduction in REDUCTION]
 
 
+CHUNKED = LinearCrossEntropyOptions(batch_chunk_size=3)  # forces torch's chunked kernel past 3 rows
+
+
+def build_linear_cross_entropy(rng, dims, variant, kwargs):
+    """dims = (N, in_features, C, *out_features), or (in_features, C) unbatched."""
+    batch, (in_features, num_classes, *out_features) = (dims[0],) if len(dims) > 2 else (), dims[-len(dims) + (len(dims) > 2):]
+    ignore_index = kwargs.get("ignore_index")
+    if variant == "probs" and ignore_index is not None:
+        return None  # torch: ignore_index must be None for probability targets
+    linear_weight = rng.normal(0.0, 0.5, (num_classes, *out_features, in_features))
+    logits_dims = (*batch, num_classes, *out_features)
+    if variant == "probs":
+        target = inputs.probabilities(rng, logits_dims, _class_axis(logits_dims))
+    else:
+        target = inputs.class_indices(rng, _target_dims(logits_dims), num_classes,
+                                      -100 if ignore_index is None else ignore_index)
+    if kwargs.get("linear_bias") == "random":
+        kwargs["linear_bias"] = rng.normal(0.0, 0.5, (num_classes, *out_features))
+    if kwargs.get("options") == "chunked":
+        kwargs["options"] = CHUNKED
+    return (rng.normal(0.0, 1.0, (*batch, in_features)), linear_weight, target), _class_weight(rng, logits_dims, kwargs)
+
+
 RECORDS = [
     LossRecord(
         name="softmax", reference=reference.softmax, torch_fn=F.softmax,
@@ -372,5 +397,22 @@ RECORDS = [
         )),
         module=nn.MultiLabelSoftMarginLoss, random_dims=inputs.any_dims(min_dims=1),
         untested_keywords=LEGACY_FLAGS,
+    ),
+    LossRecord(
+        name="linear_cross_entropy", reference=reference.linear_cross_entropy, torch_fn=F.linear_cross_entropy,
+        build=build_linear_cross_entropy, variants=("index", "probs"),
+        shapes=(Shape("N7-in4-V6", (7, 4, 6)), Shape("unbatched-in4-V6", (4, 6)),
+                Shape("N5-in3-V4-out2", (5, 3, 4, 2)), Shape("N0-in4-V6", (0, 4, 6)),
+                Shape("N7-in4-V6_strided", (7, 4, 6), "strided")),
+        keyword_grid={"linear_bias": [None, "random"], "weight": [None, "random"], "ignore_index": [None, 1],
+                      "label_smoothing": [0.0, 0.1], "options": [None, "chunked"], "reduction": REDUCTION},
+        bad_calls=(BadCall("linear_weight_wrong_in_features",
+                           lambda rng: ((np.ones((2, 3)), np.ones((4, 5)), np.array([0, 1])), {}), ValueError,
+                           "linear_weight"),
+                   BadCall("linear_bias_wrong_shape",
+                           lambda rng: ((np.ones((2, 3)), np.ones((4, 3)), np.array([0, 1])), {"linear_bias": np.ones(5)}),
+                           ValueError, "linear_bias")),
+        random_dims=st.tuples(st.integers(1, 9), st.integers(1, 4), st.integers(1, 6)),
+        untested_keywords={},
     ),
 ]

@@ -37,7 +37,8 @@ def test_reference_imports_only_numpy_and_the_standard_library(path):
 
 def test_public_names_are_the_records_and_listed_alphabetically():
     assert reference.__all__ == sorted(reference.__all__)
-    assert set(reference.__all__) == {record.reference.__name__ for record in RECORDS}
+    # AdaptiveLogSoftmaxWithLoss is a module checked by test_adaptive_log_softmax.py
+    assert set(reference.__all__) == {record.reference.__name__ for record in RECORDS} | {"AdaptiveLogSoftmaxWithLoss"}
 
 
 def torch_signature(function):
@@ -122,3 +123,21 @@ def test_reference_warns_as_torch_does(call):
     assert [str(w.message) for w in reference_warnings] == \
         [without_torch_size(str(w.message)) for w in torch_warnings]
     assert all(w.filename == __file__ for w in reference_warnings), "the warning should point at the caller"
+
+
+def test_ctc_reference_rejects_targets_torch_leaves_undefined():
+    """Targets >= C are undefined behaviour in torch's CPU kernel (not checked there), so they
+    are no parity case; the reference names the problem instead."""
+    log_probs = np.log(np.full((4, 2, 3), 1 / 3))
+    with pytest.raises(ValueError, match="^targets: "):
+        reference.ctc_loss(log_probs, np.array([[1, 3], [2, 1]]), np.array([4, 4]), np.array([2, 2]))
+
+
+def test_ctc_reference_takes_lengths_as_sequences_as_torch_does():
+    import torch
+    import torch.nn.functional as F
+    log_probs = np.log(np.full((4, 2, 3), 1 / 3)) + np.linspace(-0.2, 0.2, 24).reshape(4, 2, 3)
+    targets = np.array([[1, 2], [2, 1]])
+    expected = F.ctc_loss(torch.from_numpy(log_probs), torch.from_numpy(targets), (4, 3), (2, 1), reduction="none")
+    np.testing.assert_allclose(reference.ctc_loss(log_probs, targets, (4, 3), [2, 1], reduction="none"),
+                               expected.numpy(), rtol=1e-12)

@@ -3,6 +3,7 @@
 NumPy only (importing this package never imports torch). Each function has torch's name,
 parameters and defaults, takes and returns NumPy arrays, and keeps the input's dtype.
 """
+from ._adaptive import AdaptiveLogSoftmaxWithLoss
 from ._activations import log_softmax, logsigmoid, sigmoid, softmax
 from ._classification import (
     binary_cross_entropy,
@@ -34,6 +35,7 @@ from ._regression import (
 )
 
 __all__ = [
+    "AdaptiveLogSoftmaxWithLoss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cosine_embedding_loss",

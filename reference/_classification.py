@@ -51,6 +51,12 @@ def _check_class_indices(input, target, ignore_index):
     return np.where(kept, target, 0), kept
 
 
+def _target_weight(class_weight, target, kept):
+    """w[y_n] for each kept target and 0 for an ignored one; its sum is the weighted mean's
+    denominator."""
+    return np.where(kept, class_weight[np.where(kept, target, 0)], 0)
+
+
 def _take_class(input, target):
     """input[n, target[n, d...], d...]: the entry of each sample's target class."""
     if input.ndim == 1:
@@ -78,7 +84,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     input, target = np.asarray(input), np.asarray(target)
     target, kept = _check_class_indices(input, target, ignore_index)
     weight = _check_class_weight(weight, input.shape[_class_axis(input)], input.dtype)
-    target_weight = np.where(kept, weight[target], 0).astype(input.dtype)
+    target_weight = _target_weight(weight, target, kept).astype(input.dtype)
     loss = np.where(kept, -target_weight * _take_class(input, target), 0).astype(input.dtype)
     return reduce_loss(loss, reduction, denominator=target_weight.sum())
 
@@ -105,7 +111,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     num_classes = input.shape[axis]
     weight_given = weight is not None
     weight = _check_class_weight(weight, num_classes, input.dtype)
-    target_weight = np.where(kept, weight[target], 0).astype(input.dtype)
+    target_weight = _target_weight(weight, target, kept).astype(input.dtype)
     log_normalizer = _logsumexp(input, axis)
     loss = (1 - label_smoothing) * target_weight * (log_normalizer - _take_class(input, target))
     if label_smoothing > 0:
@@ -258,7 +264,6 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weig
         return reduce_loss(losses, resolve_reduction(None, None, reduction))
     if probabilities:
         return reduce_loss(losses, "mean")
-    # the weighted-mean denominator: sum of w[y] over kept targets, as in cross_entropy
-    kept = target != keywords["ignore_index"]
     class_weight = _check_class_weight(weight, linear_weight.shape[0], input.dtype)
-    return reduce_loss(losses, "mean", denominator=np.where(kept, class_weight[np.where(kept, target, 0)], 0).sum())
+    denominator = _target_weight(class_weight, target, target != keywords["ignore_index"]).sum()
+    return reduce_loss(losses, "mean", denominator=denominator)

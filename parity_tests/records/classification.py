@@ -257,7 +257,9 @@ CHUNKED = LinearCrossEntropyOptions(batch_chunk_size=3)  # forces torch's chunke
 
 def build_linear_cross_entropy(rng, dims, variant, kwargs):
     """dims = (N, in_features, C, *out_features), or (in_features, C) unbatched."""
-    batch, (in_features, num_classes, *out_features) = (dims[0],) if len(dims) > 2 else (), dims[-len(dims) + (len(dims) > 2):]
+    unbatched = len(dims) == 2
+    batch = () if unbatched else dims[:1]
+    in_features, num_classes, *out_features = dims if unbatched else dims[1:]
     ignore_index = kwargs.get("ignore_index")
     if variant == "probs" and ignore_index is not None:
         return None  # torch: ignore_index must be None for probability targets
@@ -413,6 +415,5 @@ RECORDS = [
                            lambda rng: ((np.ones((2, 3)), np.ones((4, 3)), np.array([0, 1])), {"linear_bias": np.ones(5)}),
                            ValueError, "linear_bias")),
         random_dims=st.tuples(st.integers(1, 9), st.integers(1, 4), st.integers(1, 6)),
-        untested_keywords={},
     ),
 ]

@@ -94,6 +94,18 @@ class LossRecord:
     def __repr__(self):
         return f"LossRecord({self.name})"
 
+    def all_bad_calls(self):
+        """The record's bad calls, plus an unknown reduction on its first case for every record
+        with a `reduction` keyword."""
+        if "reduction" not in self.keyword_grid:
+            return self.bad_calls
+        first = self.cases()[0]
+
+        def build(rng):
+            args, kwargs = first.arguments()
+            return args, {**kwargs, "reduction": "average"}
+        return self.bad_calls + (BadCall("unknown_reduction", build, ValueError, "reduction"),)
+
     def cases(self):
         """The fixed grid: every keyword combination on the first shape, then each further
         shape and variant with every reduction at default and at richest keywords, then the

@@ -40,7 +40,7 @@ def test_nn_module_equals_the_function(record):
 
 
 BAD_CALLS = [pytest.param(record, bad, id=f"{record.name}-{bad.name}")
-             for record in RECORDS for bad in record.bad_calls]
+             for record in RECORDS for bad in record.all_bad_calls()]
 
 
 @pytest.mark.parametrize("record, bad", BAD_CALLS)

@@ -156,8 +156,6 @@ def _class_bad_calls(extra=()):
                 ValueError, "target"),
         BadCall("weight_wrong_length", lambda rng: ((logits(rng), np.array([0, 1, 2])),
                                                     {"weight": np.ones(3)}), ValueError, "weight"),
-        BadCall("unknown_reduction", lambda rng: ((logits(rng), np.array([0, 1, 2])),
-                                                  {"reduction": "average"}), ValueError, "reduction"),
     ) + tuple(extra)
 
 
@@ -168,9 +166,6 @@ def _elementwise_bad_calls(make_input, make_target, extra=()):
         BadCall("weight_not_broadcastable",
                 lambda rng: ((make_input(rng, (3, 4)), make_target(rng, (3, 4))), {"weight": np.ones(3)}),
                 ValueError, "weight"),
-        BadCall("unknown_reduction",
-                lambda rng: ((make_input(rng, (3, 4)), make_target(rng, (3, 4))), {"reduction": "avg"}),
-                ValueError, "reduction"),
     ) + tuple(extra)
 
 

@@ -106,7 +106,6 @@ RECORDS = [
         keyword_grid={"margin": [1.0, 0.3, 2.0], "reduction": REDUCTION},
         edge_cases=lambda: _by_loss(kink_cases(), "hinge_embedding_loss")
         + _legacy_cases("hinge_embedding_loss", build_hinge, (4, 5)),
-        bad_calls=(_bad("unknown_reduction", (X, np.ones((2, 3))), {"reduction": "avg"}, ValueError, "reduction"),),
         module=nn.HingeEmbeddingLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
@@ -115,15 +114,13 @@ RECORDS = [
         keyword_grid={"margin": [0, 0.5], "reduction": REDUCTION},
         edge_cases=lambda: _by_loss(kink_cases(), "margin_ranking_loss")
         + _legacy_cases("margin_ranking_loss", build_ranking, (4, 5)),
-        bad_calls=(_bad("target_fewer_dims", (X, X, np.ones(3)), {}, ValueError, "target"),
-                   _bad("unknown_reduction", (X, X, np.ones((2, 3))), {"reduction": "avg"}, ValueError, "reduction")),
+        bad_calls=(_bad("target_fewer_dims", (X, X, np.ones(3)), {}, ValueError, "target"),),
         module=nn.MarginRankingLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
         name="soft_margin_loss", reference=reference.soft_margin_loss, torch_fn=F.soft_margin_loss,
         build=build_soft_margin, shapes=ELEMENTWISE_SHAPES, keyword_grid={"reduction": REDUCTION},
         edge_cases=lambda: soft_margin_edge_cases() + _legacy_cases("soft_margin_loss", build_soft_margin, (4, 5)),
-        bad_calls=(_bad("unknown_reduction", (X, np.ones((2, 3))), {"reduction": "avg"}, ValueError, "reduction"),),
         module=nn.SoftMarginLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
@@ -135,8 +132,7 @@ RECORDS = [
         bad_calls=(_bad("target_out_of_range", (X, np.array([1, 3])), {}, ValueError, "target"),
                    _bad("target_negative", (X, np.array([1, -1])), {}, ValueError, "target"),
                    _bad("p_not_1_or_2", (X, Y), {"p": 3}, ValueError, "p"),
-                   _bad("weight_wrong_length", (X, Y), {"weight": np.ones(4)}, ValueError, "weight"),
-                   _bad("unknown_reduction", (X, Y), {"reduction": "avg"}, ValueError, "reduction")),
+                   _bad("weight_wrong_length", (X, Y), {"weight": np.ones(4)}, ValueError, "weight")),
         module=nn.MultiMarginLoss, random_dims=NONEMPTY_CLASS_DIMS, untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
@@ -146,9 +142,7 @@ RECORDS = [
         edge_cases=lambda: _legacy_cases("multilabel_margin_loss", build_multilabel_margin, (5, 4)),
         bad_calls=(_bad("target_other_negative", (X, np.array([[0, -2, -1], [1, -1, 0]])), {}, ValueError, "target"),
                    _bad("target_out_of_range", (X, np.array([[0, 3, -1], [1, -1, 0]])), {}, ValueError, "target"),
-                   _bad("target_shape", (X, np.array([0, 1, -1])), {}, ValueError, "target"),
-                   _bad("unknown_reduction", (X, np.array([[0, -1, 1], [1, -1, 0]])), {"reduction": "avg"},
-                        ValueError, "reduction")),
+                   _bad("target_shape", (X, np.array([0, 1, -1])), {}, ValueError, "target")),
         module=nn.MultiLabelMarginLoss, untested_keywords=LEGACY_FLAGS,
         random_dims=NONEMPTY_CLASS_DIMS,
     ),
@@ -160,8 +154,7 @@ RECORDS = [
                                        (np.zeros((2, 3)), np.ones((2, 3)), np.array([1.0, -1.0])),
                                        {"reduction": "none"})]
         + _legacy_cases("cosine_embedding_loss", build_cosine, (5, 4)),
-        bad_calls=(_bad("target_2d", (X, X, np.ones((2, 1))), {}, ValueError, "target"),
-                   _bad("unknown_reduction", (X, X, np.ones(2)), {"reduction": "avg"}, ValueError, "reduction")),
+        bad_calls=(_bad("target_2d", (X, X, np.ones((2, 1))), {}, ValueError, "target"),),
         module=nn.CosineEmbeddingLoss, random_dims=inputs.class_dims(max_extra_dims=0).filter(lambda d: len(d) <= 2),
         untested_keywords=LEGACY_FLAGS,
     ),
@@ -173,8 +166,7 @@ RECORDS = [
         edge_cases=lambda: _by_loss(kink_cases(), "triplet_margin_loss")
         + _legacy_cases("triplet_margin_loss", build_triplet, (5, 4)),
         bad_calls=(_bad("margin_zero", (X, X, X), {"margin": 0.0}, ValueError, "margin"),
-                   _bad("negative_fewer_dims", (X, X, np.ones(3)), {}, ValueError, "negative"),
-                   _bad("unknown_reduction", (X, X, X), {"reduction": "avg"}, ValueError, "reduction")),
+                   _bad("negative_fewer_dims", (X, X, np.ones(3)), {}, ValueError, "negative")),
         module=nn.TripletMarginLoss, random_dims=inputs.class_dims(max_extra_dims=1), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
@@ -184,8 +176,7 @@ RECORDS = [
                       "swap": [False, True], "reduction": REDUCTION},
         edge_cases=lambda: _by_loss(kink_cases(), "triplet_margin_with_distance_loss"),
         bad_calls=(_bad("margin_negative", (X, X, X), {"margin": -1.0}, ValueError, "margin"),
-                   _bad("negative_fewer_dims", (X, X, np.ones(3)), {}, ValueError, "negative"),
-                   _bad("unknown_reduction", (X, X, X), {"reduction": "avg"}, ValueError, "reduction")),
+                   _bad("negative_fewer_dims", (X, X, np.ones(3)), {}, ValueError, "negative")),
         module=nn.TripletMarginWithDistanceLoss, random_dims=inputs.class_dims(max_extra_dims=1),
     ),
 ]

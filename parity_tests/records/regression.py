@@ -87,11 +87,6 @@ def gaussian_edge_cases():
                        {"eps": eps, "reduction": "none"}) for eps in (1e-6, 0.5)]
 
 
-def _bad_reduction():
-    return BadCall("unknown_reduction", lambda rng: ((rng.normal(size=(2, 3)), rng.normal(size=(2, 3))),
-                                                     {"reduction": "avg"}), ValueError, "reduction")
-
-
 def _bad_weight():
     return BadCall("weight_wrong_shape", lambda rng: ((rng.normal(size=(2, 3)), rng.normal(size=(2, 3))),
                                                       {"weight": np.ones(3)}), ValueError, "weight")
@@ -107,7 +102,7 @@ def weighted_distance_record(name, module):
         shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"weight": [None, "random"], "reduction": REDUCTION},
         edge_cases=lambda: _legacy_cases(name, build_distance, (4, 5), "same"),
-        bad_calls=(_bad_reduction(), _bad_weight()),
+        bad_calls=(_bad_weight(),),
         module=module, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     )
 
@@ -121,9 +116,8 @@ RECORDS = [
         keyword_grid={"beta": [1.0, 0.0, 0.5, 2.5], "reduction": REDUCTION},
         edge_cases=lambda: distance_edge_cases("smooth_l1_loss", "beta")
         + _legacy_cases("smooth_l1_loss", build_distance, (4, 5), "same"),
-        bad_calls=(_bad_reduction(),
-                   BadCall("beta_negative", lambda rng: ((np.zeros(3), np.ones(3)), {"beta": -1.0}),
-                           ValueError, "beta")),
+        bad_calls=(BadCall("beta_negative", lambda rng: ((np.zeros(3), np.ones(3)), {"beta": -1.0}),
+                           ValueError, "beta"),),
         module=nn.SmoothL1Loss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
@@ -131,7 +125,7 @@ RECORDS = [
         shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"weight": [None, "random"], "delta": [1.0, 0.5, 2.5], "reduction": REDUCTION},
         edge_cases=lambda: distance_edge_cases("huber_loss", "delta"),
-        bad_calls=(_bad_reduction(), _bad_weight(),
+        bad_calls=(_bad_weight(),
                    BadCall("delta_zero", lambda rng: ((np.zeros(3), np.ones(3)), {"delta": 0.0}),
                            ValueError, "delta"),
                    BadCall("delta_negative", lambda rng: ((np.zeros(3), np.ones(3)), {"delta": -1.0}),
@@ -145,8 +139,6 @@ RECORDS = [
                 Shape("3d_permuted", (2, 3, 4), "permuted")),
         keyword_grid={"reduction": ["mean", "sum", "none", "batchmean"], "log_target": [False, True]},
         edge_cases=lambda: kl_div_edge_cases() + _legacy_cases("kl_div", build_kl_div, (4, 5)),
-        bad_calls=(BadCall("unknown_reduction", lambda rng: ((np.log(np.full((2, 3), 1 / 3)), np.full((2, 3), 1 / 3)),
-                                                             {"reduction": "avg"}), ValueError, "reduction"),),
         module=nn.KLDivLoss, random_dims=inputs.any_dims(min_dims=1), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
@@ -155,7 +147,7 @@ RECORDS = [
         keyword_grid={"log_input": [True, False], "full": [False, True], "eps": [1e-8, 0.1],
                       "reduction": REDUCTION},
         edge_cases=lambda: poisson_edge_cases() + _legacy_cases("poisson_nll_loss", build_poisson, (4, 5)),
-        bad_calls=(_bad_reduction(),),
+        
         module=nn.PoissonNLLLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
@@ -173,8 +165,6 @@ RECORDS = [
                     ValueError, "var"),
             BadCall("var_two_singleton_dims", lambda rng: ((np.zeros((2, 3)), np.ones((2, 3)), np.ones((1, 1))), {}),
                     ValueError, "var"),
-            BadCall("unknown_reduction", lambda rng: ((np.zeros((2, 3)), np.ones((2, 3)), np.ones((2, 3))),
-                                                      {"reduction": "avg"}), ValueError, "reduction"),
         ),
         module=nn.GaussianNLLLoss, random_dims=inputs.any_dims(min_dims=1),
     ),

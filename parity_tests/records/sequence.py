@@ -81,8 +81,6 @@ RECORDS = [
                                                        {"blank": 3}), ValueError, "blank"),
             BadCall("log_probs_4d", lambda rng: ((LP[None], np.array([[1], [2]]), np.array([4, 4]), np.array([1, 1])), {}),
                     ValueError, "log_probs"),
-            BadCall("unknown_reduction", lambda rng: ((LP, np.array([[1], [2]]), np.array([4, 4]), np.array([1, 1])),
-                                                      {"reduction": "avg"}), ValueError, "reduction"),
         ),
         module=nn.CTCLoss,
         random_dims=st.tuples(st.integers(1, 8), st.integers(1, 3), st.integers(2, 6), st.integers(0, 4)),

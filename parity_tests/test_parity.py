@@ -66,7 +66,10 @@ def test_torch_still_lacks_dtype(record, device, dtype):
     and the record should move the dtype into its grid."""
     case = record.cases()[0]
     args, kwargs = case.arguments()
-    with pytest.raises((RuntimeError, NotImplementedError), match=".") as raised:
+    try:
         record.torch_fn(*[to_torch(a, dtype, device, case.layout) for a in args],
                         **{k: to_torch(v, dtype, device, case.layout) for k, v in kwargs.items()})
-    assert raised.value is not None, record.unsupported[(device, dtype)]
+    except (RuntimeError, NotImplementedError):
+        return
+    pytest.fail(f"torch now runs {record.name} in {dtype} on {device}, which the record marks "
+                f"unsupported ({record.unsupported[(device, dtype)]}): move the dtype into its grid")

@@ -7,7 +7,9 @@ import inspect
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 import torch
+from torch.torch_version import TorchVersion
 
 from .registry import Twin
 
@@ -17,6 +19,7 @@ TORCH_DTYPES = {
     "float16": torch.float16,
     "bfloat16": torch.bfloat16,
 }
+TORCH_VERSION = TorchVersion(torch.__version__)  # compares with strings such as "2.6"
 NUMPY_TO_TORCH = {np.dtype(name): dtype for name, dtype in TORCH_DTYPES.items() if name != "bfloat16"}
 
 
@@ -84,16 +87,58 @@ def to_numpy(tensor_or_value, original):
     return original.numpy if isinstance(original, Twin) else original
 
 
-def run_case(record, case, dtype, device):
-    """Call torch in `dtype` on `device` and the reference in float64 on the same values.
-    Returns (torch output, reference output, the torch arguments)."""
+def run_torch(record, case, dtype, device):
+    """Call torch in `dtype` on `device`. Returns (its output, the torch arguments, the NumPy
+    arguments they were made from)."""
     args, kwargs = case.arguments()
     torch_args = [to_torch(arg, dtype, device, case.layout) for arg in args]
     torch_kwargs = {key: to_torch(value, dtype, device, case.layout) for key, value in kwargs.items()}
-    actual = record.torch_fn(*torch_args, **torch_kwargs)
+    return record.torch_fn(*torch_args, **torch_kwargs), (torch_args, torch_kwargs), (args, kwargs)
+
+
+def run_reference(record, torch_call, numpy_call):
+    """The reference in float64 on exactly the values torch received."""
+    (torch_args, torch_kwargs), (args, kwargs) = torch_call, numpy_call
     expected = record.reference(*map(to_numpy, torch_args, args),
                                 **{key: to_numpy(torch_kwargs[key], kwargs[key]) for key in kwargs})
-    return actual, np.asarray(expected, dtype=np.float64), (torch_args, torch_kwargs)
+    return np.asarray(expected, dtype=np.float64)
+
+
+def run_case(record, case, dtype, device):
+    """Call torch in `dtype` on `device` and the reference in float64 on the same values.
+    Returns (torch output, reference output, the torch arguments)."""
+    actual, torch_call, numpy_call = run_torch(record, case, dtype, device)
+    return actual, run_reference(record, torch_call, numpy_call), torch_call
+
+
+def selected_cases(records, devices, dtypes):
+    """(record, case, device, dtype, why it cannot run here or '') for every combination the
+    records support on these devices and dtypes."""
+    for record in records:
+        cases = record.cases()
+        for device in devices:
+            for dtype in dtypes:
+                if dtype not in record.dtypes or (device, dtype) in DEVICE_UNSUPPORTED \
+                        or (device, dtype) in record.unsupported:
+                    continue
+                for case in cases:
+                    if case.dtypes is None or dtype in case.dtypes:
+                        yield record, case, device, dtype, unavailable(record, case)
+
+
+def skip_if_unavailable(record, kwargs=()):
+    """Skip the calling test where the running torch lacks the function or these keywords."""
+    why = record.unavailable(TORCH_VERSION, kwargs)
+    if why:
+        pytest.skip(why)
+
+
+def unavailable(record, case=None):
+    """Why the running torch cannot run the record (or this case of it), or ''."""
+    newest = max([record.since, *record.keyword_since.values()], key=TorchVersion)
+    if TORCH_VERSION >= newest:
+        return ""
+    return record.unavailable(TORCH_VERSION, case.arguments()[1] if case else ())
 
 
 def expected_dtype(torch_kwargs, dtype):

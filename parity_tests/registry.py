@@ -90,9 +90,20 @@ class LossRecord:
     module: Any = None  # the nn module that must agree with the function
     random_dims: Any = None  # hypothesis strategy of shapes for randomized cases
     untested_keywords: dict = field(default_factory=dict)  # keyword -> why the grid omits it
+    since: str = "2.2"  # the torch version the function appeared in (2.2: the oldest supported)
+    keyword_since: dict = field(default_factory=dict)  # keyword -> the torch version it appeared in
 
     def __repr__(self):
         return f"LossRecord({self.name})"
+
+    def unavailable(self, torch_version, kwargs=()):
+        """Why this torch cannot run the function, or a call with these keywords: the feature
+        appeared in a later version. '' when it can. `torch_version` compares with strings."""
+        if torch_version < self.since:
+            return f"{self.name} appeared in torch {self.since}; this is torch {torch_version}"
+        newer = sorted(f"{key}= (torch {self.keyword_since[key]})" for key in kwargs
+                       if key in self.keyword_since and torch_version < self.keyword_since[key])
+        return f"{self.name}: {', '.join(newer)} newer than torch {torch_version}" if newer else ""
 
     def all_bad_calls(self):
         """The record's bad calls, plus an unknown reduction on its first case for every record

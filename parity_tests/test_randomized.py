@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, strategies as st
 
-from .harness import compare, expected_dtype, run_case
+from .harness import compare, expected_dtype, run_case, skip_if_unavailable
 from .records import RECORDS
 from .registry import LAYOUTS, Case
 from .tables import tolerance_for
@@ -30,6 +30,7 @@ def test_randomized_parity(record, dtype, data):
     if ("cpu", dtype) in record.unsupported:
         pytest.skip(f"{record.name} in {dtype} on cpu: {record.unsupported[('cpu', dtype)]}")
     case = draw_case(data, record)
+    skip_if_unavailable(record, case.arguments()[1])
     actual, expected, (_, torch_kwargs) = run_case(record, case, dtype, "cpu")
     compare(actual, expected, expected_dtype(torch_kwargs, dtype),
             tolerance_for(record.name, "cpu", dtype, case.name), f"case: {case.name} on cpu in {dtype}")

@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .harness import to_torch
+from .api_drift import ApiDrift, expected_parameters, parameters, signature_drift, torch_signature
+from .harness import TORCH_VERSION, skip_if_unavailable, to_torch, unavailable
 from .records import BY_NAME, RECORDS
 from .tables import LEDGER, TOLERANCES, divergences_for, load, parity_id
 
@@ -19,12 +20,15 @@ NOT_YET_COVERED = load("coverage.json")["not_yet_covered"]
 def test_nn_module_equals_the_function(record):
     """On every case in float64 on CPU, nn.Module(**keywords)(*args) is exactly the function
     (except where the ledger says torch's value is arbitrary)."""
-    parameters = inspect.signature(record.module).parameters.values()
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)  # e.g. NLLLoss2d
-    module_keywords = {p.name for p in parameters}
+    skip_if_unavailable(record)
+    module_parameters = inspect.signature(record.module).parameters.values()
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in module_parameters)  # e.g. NLLLoss2d
+    module_keywords = {p.name for p in module_parameters}
     checked = 0
     for case in record.cases():
         args, kwargs = case.arguments()
+        if unavailable(record, case):
+            continue
         arbitrary = any(not entry.get("strict", True)
                         for entry in divergences_for(parity_id(record.name, "cpu", "float64", case.name)))
         if not (takes_any or set(kwargs) <= module_keywords) or arbitrary:
@@ -37,6 +41,29 @@ def test_nn_module_equals_the_function(record):
             f"{record.module.__name__} differs from {record.name} on {case.name}"
         checked += 1
     assert checked >= 5, f"only {checked} cases reached {record.module.__name__}"
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda record: record.name)
+def test_torch_signature_is_the_one_the_record_expects(record):
+    """API drift: parameters torch added, removed, reordered or changed (kind or default) since
+    the record was written fail here, as their own kind of failure."""
+    skip_if_unavailable(record)
+    drift = signature_drift(expected_parameters(record, TORCH_VERSION),
+                            parameters(torch_signature(record.torch_fn)))
+    if drift:
+        raise ApiDrift(f"torch {TORCH_VERSION} changed the signature of {record.name}: " + "; ".join(drift))
+
+
+def test_api_drift_names_each_kind_of_change():
+    def expected(input, target, weight=None, *, reduction="mean", eps=1e-6):
+        pass
+
+    def drifted(target, input, weight=None, reduction="sum", *, margin=0.0):
+        pass
+    drift = signature_drift(parameters(inspect.signature(expected)), parameters(inspect.signature(drifted)))
+    assert drift == ["added margin=0.0 (keyword-only)", "removed eps=1e-06 (keyword-only)",
+                     "changed reduction='mean' (keyword-only) -> reduction='sum' (positional or keyword)",
+                     "reordered (input, target, weight, reduction) -> (target, input, weight, reduction)"]
 
 
 BAD_CALLS = [pytest.param(record, bad, id=f"{record.name}-{bad.name}")
@@ -53,6 +80,7 @@ def test_bad_call_is_rejected_by_the_reference_naming_the_argument(record, bad):
 @pytest.mark.parametrize("record, bad", BAD_CALLS)
 def test_bad_call_and_torch(record, bad):
     args, kwargs = bad.build(np.random.default_rng(0))
+    skip_if_unavailable(record, kwargs)
     tensors = [to_torch(a, "float64", "cpu", "contiguous") for a in args]
     keywords = {k: to_torch(v, "float64", "cpu", "contiguous") for k, v in kwargs.items()}
     if bad.torch_accepts:
@@ -126,6 +154,7 @@ def test_tolerance_override_says_why_and_applies_somewhere(override):
 def test_linear_cross_entropy_module_equals_the_function(bias, keywords):
     """nn.LinearCrossEntropyLoss owns its linear layer: its output equals the function called
     with that layer's weight and bias."""
+    skip_if_unavailable(BY_NAME["linear_cross_entropy"])
     torch.manual_seed(0)
     class_weight = torch.rand(6, dtype=torch.float64) + 0.5
     module = nn.LinearCrossEntropyLoss(4, 6, bias=bias, weight=class_weight, dtype=torch.float64, **keywords)

@@ -5,7 +5,6 @@ import torch.nn.functional as F
 from torch import nn
 
 import reference
-from torch.nn.modules.linear_cross_entropy_options import LinearCrossEntropyOptions
 from ..registry import BadCall, Case, LossRecord, Shape
 from . import inputs
 from hypothesis import strategies as st
@@ -247,9 +246,6 @@ def bce_edge_cases():
                        (probabilities, target), {"reduction": reduction}) for reduction in REDUCTION]
 
 
-CHUNKED = LinearCrossEntropyOptions(batch_chunk_size=3)  # forces torch's chunked kernel past 3 rows
-
-
 def build_linear_cross_entropy(rng, dims, variant, kwargs):
     """dims = (N, in_features, C, *out_features), or (in_features, C) unbatched."""
     unbatched = len(dims) == 2
@@ -267,8 +263,9 @@ def build_linear_cross_entropy(rng, dims, variant, kwargs):
                                       -100 if ignore_index is None else ignore_index)
     if kwargs.get("linear_bias") == "random":
         kwargs["linear_bias"] = rng.normal(0.0, 0.5, (num_classes, *out_features))
-    if kwargs.get("options") == "chunked":
-        kwargs["options"] = CHUNKED
+    if kwargs.get("options") == "chunked":  # forces torch's chunked kernel past 3 rows
+        from torch.nn.modules.linear_cross_entropy_options import LinearCrossEntropyOptions  # torch >= 2.13
+        kwargs["options"] = LinearCrossEntropyOptions(batch_chunk_size=3)
     return (rng.normal(0.0, 1.0, (*batch, in_features)), linear_weight, target), _class_weight(rng, logits_dims, kwargs)
 
 
@@ -396,7 +393,8 @@ RECORDS = [
         untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="linear_cross_entropy", reference=reference.linear_cross_entropy, torch_fn=F.linear_cross_entropy,
+        name="linear_cross_entropy", reference=reference.linear_cross_entropy,
+        torch_fn=getattr(F, "linear_cross_entropy", None), since="2.13",
         build=build_linear_cross_entropy, variants=("index", "probs"),
         shapes=(Shape("N7-in4-V6", (7, 4, 6)), Shape("unbatched-in4-V6", (4, 6)),
                 Shape("N5-in3-V4-out2", (5, 3, 4, 2)), Shape("N0-in4-V6", (0, 4, 6)),

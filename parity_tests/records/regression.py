@@ -93,6 +93,7 @@ def _bad_weight():
 
 
 DISTANCE_VARIANTS = ("same", "broadcast")
+WEIGHT_SINCE = {"weight": "2.6"}  # l1, mse and huber gained weight= in torch 2.6 (not in 2.5.1)
 
 
 def weighted_distance_record(name, module):
@@ -102,7 +103,7 @@ def weighted_distance_record(name, module):
         shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"weight": [None, "random"], "reduction": REDUCTION},
         edge_cases=lambda: _legacy_cases(name, build_distance, (4, 5), "same"),
-        bad_calls=(_bad_weight(),),
+        bad_calls=(_bad_weight(),), keyword_since=WEIGHT_SINCE,
         module=module, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     )
 
@@ -130,7 +131,7 @@ RECORDS = [
                            ValueError, "delta"),
                    BadCall("delta_negative", lambda rng: ((np.zeros(3), np.ones(3)), {"delta": -1.0}),
                            ValueError, "delta")),
-        module=nn.HuberLoss, random_dims=inputs.any_dims(),
+        module=nn.HuberLoss, random_dims=inputs.any_dims(), keyword_since=WEIGHT_SINCE,
     ),
     LossRecord(
         name="kl_div", reference=reference.kl_div, torch_fn=F.kl_div, build=build_kl_div,

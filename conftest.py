@@ -8,7 +8,7 @@ import torch
 from hypothesis import HealthCheck, settings
 
 from parity_tests.harness import ParityMismatch, TORCH_DTYPES, present_devices
-from parity_tests.measured_table import MeasuredTablePlugin
+from parity_tests.measured_table import DriftTablePlugin, MeasuredTablePlugin
 from parity_tests.registry import FLOAT_DTYPES
 from parity_tests.tables import LEDGER, divergences_for
 
@@ -28,6 +28,11 @@ def pytest_addoption(parser):
                     help=f"comma-separated dtypes to check (default: {','.join(FLOAT_DTYPES)})")
     group.addoption("--parity-table", default="reports/parity-table.md",
                     help="where to write the measured table (Markdown, plus a .json beside it)")
+    group.addoption("--golden", default=None, metavar="PATH",
+                    help="a golden file (fixtures/golden/torch-<version>-<device>.npz) to compare the "
+                         "running torch with, case by case (parity_tests/test_golden.py)")
+    group.addoption("--golden-table", default="reports/golden-drift.md",
+                    help="where to write the drift table of a --golden run (Markdown, plus a .json)")
 
 
 def requested(config, option):
@@ -43,6 +48,9 @@ def pytest_configure(config):
     if not hasattr(config, "workerinput"):  # the xdist controller, or a run without xdist
         config.pluginmanager.register(
             MeasuredTablePlugin(config.rootpath / config.getoption("--parity-table")), "parity-table")
+        if config.getoption("--golden"):
+            config.pluginmanager.register(DriftTablePlugin(
+                config.rootpath / config.getoption("--golden-table"), config.getoption("--golden")), "golden-table")
 
 
 def pytest_report_header(config):

@@ -87,13 +87,19 @@ def to_numpy(tensor_or_value, original):
     return original.numpy if isinstance(original, Twin) else original
 
 
-def run_torch(record, case, dtype, device):
-    """Call torch in `dtype` on `device`. Returns (its output, the torch arguments, the NumPy
-    arguments they were made from)."""
+def torch_arguments(case, dtype, device):
+    """The case's arguments as torch receives them, and the NumPy arguments they came from."""
     args, kwargs = case.arguments()
     torch_args = [to_torch(arg, dtype, device, case.layout) for arg in args]
     torch_kwargs = {key: to_torch(value, dtype, device, case.layout) for key, value in kwargs.items()}
-    return record.torch_fn(*torch_args, **torch_kwargs), (torch_args, torch_kwargs), (args, kwargs)
+    return (torch_args, torch_kwargs), (args, kwargs)
+
+
+def run_torch(record, case, dtype, device):
+    """Call torch in `dtype` on `device`. Returns (its output, the torch arguments, the NumPy
+    arguments they were made from)."""
+    torch_call, numpy_call = torch_arguments(case, dtype, device)
+    return record.torch_fn(*torch_call[0], **torch_call[1]), torch_call, numpy_call
 
 
 def run_reference(record, torch_call, numpy_call):

@@ -3,13 +3,26 @@ the largest errors measured and the tolerance that applied. Built from the test 
 is complete under pytest-xdist too."""
 import fnmatch
 import json
-import os
 from collections import defaultdict
 
-from .tables import LEDGER
+from .tables import LEDGER, write_atomically
 
 COLUMNS = ("loss", "device", "dtype", "tolerance", "rtol", "atol", "cases", "max abs err",
            "max rel err", "worst % of tol", "failed", "known divergences")
+
+
+def markdown_table(records):
+    """A Markdown table of dicts with the same keys: floats in columns named with % as 12.3,
+    other floats as 1.23e-04."""
+    if not records:
+        return ""
+    columns = list(records[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for record in records:
+        cells = [(f"{value:.1f}" if "%" in column else f"{value:.2e}") if isinstance(value, float)
+                 else str(value) for column, value in record.items()]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 class MeasuredTablePlugin:
@@ -47,13 +60,7 @@ class MeasuredTablePlugin:
                 for key, row in sorted(self.rows.items())]
 
     def markdown(self):
-        lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-        for record in self.records():
-            cells = [f"{value:.2e}" if isinstance(value, float) and column != "worst % of tol"
-                     else f"{value:.1f}" if isinstance(value, float) else str(value)
-                     for column, value in record.items()]
-            lines.append("| " + " | ".join(cells) + " |")
-        return "\n".join(lines) + "\n"
+        return markdown_table(self.records())
 
     def unmatched_ledger_entries(self):
         return [entry["id"] for entry in LEDGER
@@ -65,14 +72,34 @@ class MeasuredTablePlugin:
             return
         terminalreporter.section("measured parity table: largest error per loss x device x dtype")
         terminalreporter.write(self.markdown())
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        for path, text in ((self.path, self.markdown()),
-                           (self.path.with_suffix(".json"), json.dumps(self.records(), indent=1))):
-            partial = path.with_name(path.name + ".partial")
-            partial.write_text(text)
-            os.replace(partial, path)
+        write_atomically(self.path, self.markdown())
+        write_atomically(self.path.with_suffix(".json"), json.dumps(self.records(), indent=1))
         terminalreporter.write_line(f"written to {self.path} and {self.path.with_suffix('.json')}")
         unmatched = self.unmatched_ledger_entries()
         if unmatched:
             terminalreporter.write_line("ledger entries that matched no test in this run "
                                         "(another device, dtype or selection): " + ", ".join(unmatched))
+
+
+class DriftTablePlugin:
+    """A pytest plugin for --golden runs: collects the `golden` rows of test reports (one per
+    loss x dtype, see golden.summarize) and prints the drift table against the golden torch."""
+
+    def __init__(self, path, golden):
+        self.path, self.golden = path, golden
+        self.rows = []
+
+    def pytest_runtest_logreport(self, report):
+        if report.when == "call":
+            self.rows += [value for key, value in report.user_properties if key == "golden"]
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if not self.rows:
+            return
+        import torch
+        rows = sorted(self.rows, key=lambda row: (row["loss"], row["dtype"]))
+        terminalreporter.section(f"drift of torch {torch.__version__} against {self.golden}: per loss x dtype")
+        terminalreporter.write(markdown_table(rows))
+        write_atomically(self.path, markdown_table(rows))
+        write_atomically(self.path.with_suffix(".json"), json.dumps(rows, indent=1))
+        terminalreporter.write_line(f"written to {self.path} and {self.path.with_suffix('.json')}")

@@ -1,6 +1,7 @@
 """The data files of fixtures/: tolerances and the ledger of known torch divergences."""
 import fnmatch
 import json
+import os
 from pathlib import Path
 
 from .harness import Tolerance
@@ -42,3 +43,18 @@ def divergences_for(test_id):
     """The ledger entries whose `tests` patterns match a parity id."""
     return [entry for entry in LEDGER
             if any(fnmatch.fnmatchcase(test_id, pattern) for pattern in entry["tests"])]
+
+
+def arbitrary(test_id):
+    """Whether the ledger says torch's value for this case is arbitrary (uninitialised memory,
+    an entry with "strict": false), so no value of it can be compared or recorded."""
+    return any(not entry.get("strict", True) for entry in divergences_for(test_id))
+
+
+def write_atomically(path, data):
+    """Write text or bytes to `path` through a temporary file beside it, so that an interrupted
+    run leaves the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(data.encode() if isinstance(data, str) else data)
+    os.replace(partial, path)

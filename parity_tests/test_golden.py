@@ -1,0 +1,103 @@
+"""The torch-upgrade oracle: the running torch against a golden file (with --golden PATH), the
+committed golden file's reproducibility, and each class of change on a perturbed golden file."""
+import functools
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from .golden import (Output, compare_with_golden, golden_path, load_golden, record_outputs,
+                     save_golden, summarize)
+from .harness import present_devices
+from .records import BY_NAME, RECORDS
+
+COMMITTED = golden_path("cpu", "2.13.0")
+
+
+@functools.lru_cache
+def golden(path):
+    return load_golden(Path(path))
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.function.__name__ != "test_torch_against_golden":
+        return
+    path = metafunc.config.getoption("--golden")
+    if not path:
+        metafunc.parametrize("loss", [pytest.param(None, id="no-golden", marks=pytest.mark.skip(
+            reason="no --golden PATH given: name a recorded torch's golden file to see what changed"))])
+        return
+    losses = {test_id.split("-")[0] for test_id in golden(path)[1]} | set(BY_NAME)
+    metafunc.parametrize("loss", sorted(losses))
+
+
+def test_torch_against_golden(loss, request):
+    """Every case of the loss against the golden file: regressed cases fail; every class goes
+    into the drift table at the end of the run."""
+    manifest, outputs = golden(request.config.getoption("--golden"))
+    if manifest["device"] not in present_devices():
+        pytest.skip(f"the golden file was recorded on {manifest['device']}, absent here")
+    changes = compare_with_golden(outputs, [loss], manifest["device"], request.config.parity_dtypes)
+    for row in summarize(changes):
+        request.node.user_properties.append(("golden", row))
+    regressed = [change for change in changes if change.kind == "regressed"]
+    if regressed:
+        pytest.fail(f"torch {torch.__version__} regressed against the golden torch {manifest['torch']} on "
+                    f"{len(regressed)} case(s) of {loss}; distance to the reference as a fraction of the "
+                    "tolerance, before -> after:\n" + "\n".join(
+                        f"  {change.id}: {change.before:.3g} -> {change.after:.3g} (|change| {change.change:.3g})"
+                        for change in regressed[:10]), pytrace=False)
+
+
+def test_committed_golden_file_is_reproducible(tmp_path):
+    """Recording again gives the committed file's cases, seeds and values bit for bit (where the
+    torch version and CPU kernels are the ones it was recorded with)."""
+    manifest, committed = load_golden(COMMITTED)
+    here = (torch.__version__, torch.backends.cpu.get_cpu_capability())
+    if here != (manifest["torch"], manifest["cpu_capability"]):
+        pytest.skip(f"{COMMITTED.name} was recorded with torch {manifest['torch']} on "
+                    f"{manifest['cpu_capability']} kernels; this is torch {here[0]} on {here[1]}")
+    outputs, seeds = record_outputs(RECORDS, "cpu")
+    save_golden(tmp_path / "again.npz", outputs, seeds, "cpu")
+    again_manifest, again = load_golden(tmp_path / "again.npz")
+    hint = "; if the records changed on purpose, record again with torch 2.13.0: python -m parity_tests.golden"
+    assert list(again) == list(committed), "the recorded cases differ from the committed ones" + hint
+    differing = [test_id for test_id in committed if not committed[test_id].same_as(again[test_id])]
+    assert not differing, (f"{len(differing)} outputs differ from {COMMITTED.name} (numpy {manifest['numpy']} "
+                           f"then, {np.__version__} now), first: {differing[:5]}{hint}")
+    assert again_manifest["cases"] == manifest["cases"] and \
+        again_manifest["values_sha256"] == manifest["values_sha256"]
+
+
+def test_a_perturbed_golden_file_reports_each_class(tmp_path):
+    """Record kl_div and l1_loss in float64, perturb the file, and check each class is found."""
+    records = [BY_NAME["kl_div"], BY_NAME["l1_loss"]]
+    outputs, seeds = record_outputs(records, "cpu", ["float64"])
+    save_golden(tmp_path / "golden.npz", outputs, seeds, "cpu")
+    _, golden_outputs = load_golden(tmp_path / "golden.npz")
+    assert all(golden_outputs[test_id].same_as(outputs[test_id]) for test_id in outputs)
+
+    def nudged(test_id, values):
+        return Output(golden_outputs[test_id].dtype, np.asarray(values))
+    drifted, fixed = "l1_loss-cpu-float64-same-2d-mean", "l1_loss-cpu-float64-same-2d-sum"
+    # moved toward the reference, within the tolerance both times: drifted, not fixed
+    golden_outputs[drifted] = nudged(drifted, golden_outputs[drifted].values * (1 + 5e-8))
+    golden_outputs[fixed] = nudged(fixed, golden_outputs[fixed].values * 1.01)  # was out of tolerance
+    # a known divergence (torch nan where the reference is 0): a golden torch that was right
+    regressed = "kl_div-cpu-float64-zero_target_at_minus_inf_input-sum"
+    golden_outputs[regressed] = nudged(regressed, np.zeros(()))
+    new = "l1_loss-cpu-float64-same-2d-none"
+    del golden_outputs[new]
+    removed = "l1_loss-cpu-float64-a_case_no_longer_in_the_registry"
+    golden_outputs[removed] = Output("float64", np.zeros(()))
+
+    changes = {change.id: change for change in compare_with_golden(golden_outputs, ["kl_div", "l1_loss"],
+                                                                     "cpu", ["float64"])}
+    assert {test_id: change.kind for test_id, change in changes.items() if change.kind != "unchanged"} == \
+        {drifted: "drifted", fixed: "fixed", regressed: "regressed", new: "new", removed: "removed"}
+    assert changes[drifted].after < changes[drifted].before < 1 and 0.1 < changes[drifted].change_of_tolerance < 1
+    assert changes[fixed].before > 1 >= changes[fixed].after
+    rows = {row["loss"]: row for row in summarize(changes.values())}
+    assert rows["kl_div"]["class"] == "regressed" and rows["l1_loss"]["class"] == "fixed"
+    assert (rows["l1_loss"]["drifted"], rows["l1_loss"]["new"], rows["l1_loss"]["removed"]) == (1, 1, 1)

@@ -1,6 +1,7 @@
 """pytest wiring: device and dtype options, the report header, parity parametrization, the
 ledger of known torch divergences as strict xfails, and the measured table at the end."""
 import platform
+import sys
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import torch
 from hypothesis import HealthCheck, settings
 
 from parity_tests.harness import ParityMismatch, TORCH_DTYPES, present_devices
+from parity_tests.implementation import load_losses, use_implementation
 from parity_tests.measured_table import DriftTablePlugin, MeasuredTablePlugin
 from parity_tests.registry import FLOAT_DTYPES
 from parity_tests.tables import LEDGER, divergences_for
@@ -28,6 +30,12 @@ def pytest_addoption(parser):
                     help=f"comma-separated dtypes to check (default: {','.join(FLOAT_DTYPES)})")
     group.addoption("--parity-table", default="reports/parity-table.md",
                     help="where to write the measured table (Markdown, plus a .json beside it)")
+    group.addoption("--losses", default="parity_tests.examples", metavar="MODULES",
+                    help="comma-separated modules that register losses of your own with "
+                         "parity_tests.register_loss (default: the shipped examples, parity_tests.examples)")
+    group.addoption("--impl", default="torch", metavar="MODULE",
+                    help="what is checked against the reference: torch (default), or a module with "
+                         "torch.nn.functional's names and signatures, e.g. mypkg.losses")
     group.addoption("--golden", default=None, metavar="PATH",
                     help="a golden file (fixtures/golden/torch-<version>-<device>.npz) to compare the "
                          "running torch with, case by case (parity_tests/test_golden.py)")
@@ -43,6 +51,9 @@ def pytest_configure(config):
     unknown = set(requested(config, "--dtype")) - set(TORCH_DTYPES)
     if unknown:
         raise pytest.UsageError(f"--dtype: unknown {sorted(unknown)}; choose from {list(TORCH_DTYPES)}")
+    load_losses(requested(config, "--losses"))
+    config.parity_impl = config.getoption("--impl")
+    config.not_covered = [] if config.parity_impl == "torch" else use_implementation(config.parity_impl)
     config.parity_devices = [d for d in requested(config, "--device") if d in present_devices()]
     config.parity_dtypes = requested(config, "--dtype")
     if not hasattr(config, "workerinput"):  # the xdist controller, or a run without xdist
@@ -54,7 +65,11 @@ def pytest_configure(config):
 
 
 def pytest_report_header(config):
+    under_test = (f"torch {torch.__version__} (torch.nn.functional)" if config.parity_impl == "torch" else
+                  f"{config.parity_impl} ({sys.modules[config.parity_impl].__file__}) on torch tensors; "
+                  f"not covered: {', '.join(config.not_covered) or 'none'}")
     return [
+        f"under test: {under_test}",
         f"torch {torch.__version__}, numpy {np.__version__}, Python {platform.python_version()}",
         f"devices present: {', '.join(present_devices())}; checked: {', '.join(config.parity_devices)}",
         f"dtypes: {', '.join(config.parity_dtypes)}; known torch divergences in the ledger: {len(LEDGER)}",
@@ -65,6 +80,8 @@ def pytest_collection_modifyitems(config, items):
     """Mark the parity tests the ledger names as strict xfails: a torch that fixes one fails.
     An entry with "strict": false (torch's value is arbitrary, so sometimes right by chance)
     is a plain xfail."""
+    if config.parity_impl != "torch":
+        return  # the ledger records torch's divergences, not another implementation's
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is None or not item.name.startswith("test_parity["):

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .harness import ParityMismatch, compare, run_reference, selected_cases, torch_arguments
-from .records import BY_NAME, RECORDS
+from .records import BUILT_IN, BY_NAME
 from .registry import FLOAT_DTYPES
 from .tables import FIXTURES, arbitrary, parity_id, tolerance_for, write_atomically
 
@@ -233,7 +233,7 @@ def main(argv=None):
                                                     "torch-<version>-<device>.npz, with a .json manifest)")
     options = parser.parse_args(argv)
     path = golden_path(options.device) if options.out is None else Path(options.out)
-    outputs, seeds = record_outputs(RECORDS, options.device)
+    outputs, seeds = record_outputs(BUILT_IN, options.device)
     save_golden(path, outputs, seeds, options.device)
     print(f"recorded {len(outputs)} cases of torch {torch.__version__} on {options.device} into {path} "
           f"and {path.with_suffix('.json')}")

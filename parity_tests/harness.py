@@ -142,7 +142,7 @@ def skip_if_unavailable(record, kwargs=()):
 def unavailable(record, case=None):
     """Why the running torch cannot run the record (or this case of it), or ''."""
     newest = max([record.since, *record.keyword_since.values()], key=TorchVersion)
-    if TORCH_VERSION >= newest:
+    if record.torch_fn is not None and TORCH_VERSION >= newest:
         return ""
     return record.unavailable(TORCH_VERSION, case.arguments()[1] if case else ())
 

@@ -92,13 +92,18 @@ class LossRecord:
     untested_keywords: dict = field(default_factory=dict)  # keyword -> why the grid omits it
     since: str = "2.2"  # the torch version the function appeared in (2.2: the oldest supported)
     keyword_since: dict = field(default_factory=dict)  # keyword -> the torch version it appeared in
+    requires: str = ""  # why torch_fn may be None, e.g. "torchvision is not installed"
+    tolerances: tuple = ()  # overrides as in fixtures/tolerances.json, without "loss"; checked first
 
     def __repr__(self):
         return f"LossRecord({self.name})"
 
     def unavailable(self, torch_version, kwargs=()):
         """Why this torch cannot run the function, or a call with these keywords: the feature
-        appeared in a later version. '' when it can. `torch_version` compares with strings."""
+        appeared in a later version, or it is missing. '' when it can. `torch_version` compares
+        with strings."""
+        if self.torch_fn is None and self.requires:
+            return f"{self.name}: {self.requires}"
         if torch_version < self.since:
             return f"{self.name} appeared in torch {self.since}; this is torch {torch_version}"
         newer = sorted(f"{key}= (torch {self.keyword_since[key]})" for key in kwargs
@@ -162,3 +167,20 @@ def keyword_label(choice, defaults):
         parts.append(str(choice["reduction"]))
     return "-".join(parts)
 
+
+
+REGISTRY = []  # every record the suite checks: the built-in losses, then any registered by the user
+BY_NAME = {}
+
+
+def register_loss(record):
+    """Add a loss to the suite. The parity grid, randomized cases, bad calls, signature and
+    keyword checks, golden records and the measured table then cover it, on every dtype and
+    device. Call it from a module that `--losses MODULE` names or that a conftest.py imports."""
+    if not isinstance(record, LossRecord):
+        raise TypeError(f"record: expected a LossRecord, got {type(record).__name__}")
+    if record.name in BY_NAME:
+        raise ValueError(f"record: a loss named {record.name!r} is registered already")
+    REGISTRY.append(record)
+    BY_NAME[record.name] = record
+    return record

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from .harness import Tolerance
+from .registry import BY_NAME
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -19,8 +20,10 @@ LEDGER = load("known_divergences.json")["entries"]
 
 def tolerance_for(loss, device, dtype, case_name):
     """The first override whose loss, device, dtype and case patterns (one or a list each) all
-    match, else the dtype's default (torch.testing's precisions)."""
-    for override in TOLERANCES["overrides"]:
+    match, the record's own overrides first, else the dtype's default (torch.testing's)."""
+    record = BY_NAME.get(loss)
+    own = [{**override, "loss": loss} for override in (record.tolerances if record else ())]
+    for override in own + TOLERANCES["overrides"]:
         patterns = (override["loss"], override.get("device", "*"), override["dtype"],
                     override.get("case", "*"))
         if all(any(fnmatch.fnmatchcase(value, pattern) for pattern in as_list(patterns_of_field))

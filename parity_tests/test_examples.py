@@ -1,0 +1,125 @@
+"""The shipped example losses as properties, and `--impl` on the in-repo candidate module.
+The examples' parity (values, dtypes, layouts, bad calls) comes from their records, registered
+with parity_tests.register_loss in parity_tests/examples/__init__.py."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import reference
+from .examples import focal_loss, focal_missing, reference_losses, torch_losses
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def logits_and_targets(rng, shape=(6, 4)):
+    return rng.normal(0.0, 4.0, shape), (rng.random(shape) < 0.4).astype(np.float64)
+
+
+def test_focal_loss_with_gamma_0_and_no_alpha_is_bce_with_logits():
+    x, t = logits_and_targets(np.random.default_rng(1))
+    np.testing.assert_allclose(reference_losses.sigmoid_focal_loss(x, t, alpha=-1.0, gamma=0),
+                               reference.binary_cross_entropy_with_logits(x, t, reduction="none"), rtol=1e-15)
+    if focal_loss is None:
+        pytest.skip(focal_missing)
+    x, t = torch.from_numpy(x), torch.from_numpy(t)
+    torch.testing.assert_close(focal_loss(x, t, alpha=-1.0, gamma=0),
+                               F.binary_cross_entropy_with_logits(x, t, reduction="none"), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cutmix_target_is_cross_entropy_with_the_mixed_probability_target(reduction):
+    """lam CE(x, y_a) + (1 - lam) CE(x, y_b) == CE(x, lam onehot(y_a) + (1 - lam) onehot(y_b))."""
+    rng = np.random.default_rng(2)
+    x, y_a = rng.normal(0.0, 2.0, (8, 10)), rng.integers(0, 10, 8)
+    y_b, lam = y_a[rng.permutation(8)], reference_losses.cutmix_lambda(rng, 32, 32)
+    mixed = lam * np.eye(10)[y_a] + (1 - lam) * np.eye(10)[y_b]
+    np.testing.assert_allclose(reference_losses.cutmix_cross_entropy(x, y_a, y_b, lam, reduction),
+                               reference.cross_entropy(x, mixed, reduction=reduction), rtol=1e-13)
+    x, y_a, y_b, mixed = map(torch.from_numpy, (x, y_a, y_b, mixed))
+    torch.testing.assert_close(torch_losses.cutmix_cross_entropy(x, y_a, y_b, lam, reduction),
+                               F.cross_entropy(x, mixed, reduction=reduction), rtol=1e-13, atol=0)
+
+
+def test_cutmix_lambda_is_one_minus_the_box_share_of_the_image():
+    rng = np.random.default_rng(3)
+    lams = np.array([reference_losses.cutmix_lambda(rng, 32, 24) for _ in range(200)])
+    assert ((lams >= 0) & (lams <= 1)).all()
+    assert np.allclose(np.round((1 - lams) * 32 * 24), (1 - lams) * 32 * 24), "a box covers whole pixels"
+
+
+def test_regularized_cross_entropy_without_regularizer_is_cross_entropy():
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(0.0, 2.0, (6, 5)), rng.integers(0, 5, 6)
+    np.testing.assert_allclose(reference_losses.reg_cross_entropy_loss(x, y, reg_lambda=0.0),
+                               reference.cross_entropy(x, y), rtol=1e-15)
+    # the regularizer, sum_c p_c^2, lies in [1/C, 1]: reg_lambda = 1 adds between 0.2 and 1
+    extra = reference_losses.reg_cross_entropy_loss(x, y, reg_lambda=1.0) - reference.cross_entropy(x, y)
+    assert 0.2 <= extra <= 1.0
+
+
+def tf_sigmoid_cross_entropy_with_logits(labels, logits):
+    """TensorFlow's documented formula: max(x, 0) - x z + log(1 + exp(-|x|))."""
+    return np.maximum(logits, 0) - logits * labels + np.log1p(np.exp(-np.abs(logits)))
+
+
+def tf_softmax_cross_entropy_with_logits(labels, logits):
+    """TensorFlow's definition: -sum_c labels_c log_softmax(logits)_c, labels not normalised."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return -np.sum(labels * (shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))), axis=-1)
+
+
+# shared/seeds/001_2cf915faea1e028e.txt, section 9: the labels include the unnormalised [1, 1, 0]
+DOC_001_LABELS = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 0]], dtype=np.float64)
+DOC_001_LOGITS = np.array([[12, 3, 2], [3, 10, 1], [1, 2, 5], [4, 6.5, 1.2], [3, 6, 1]])
+
+
+def test_tensorflow_sigmoid_cross_entropy_is_bce_with_logits_elementwise():
+    rng = np.random.default_rng(5)
+    for labels, logits in ((DOC_001_LABELS, DOC_001_LOGITS), (rng.random((50, 7)), rng.normal(0, 30, (50, 7)))):
+        np.testing.assert_allclose(reference.binary_cross_entropy_with_logits(logits, labels, reduction="none"),
+                                   tf_sigmoid_cross_entropy_with_logits(labels, logits), rtol=1e-13, atol=1e-300)
+
+
+def test_tensorflow_softmax_cross_entropy_is_cross_entropy_with_probability_targets():
+    rng = np.random.default_rng(6)
+    unnormalised = rng.random((50, 7)) * 3
+    for labels, logits in ((DOC_001_LABELS, DOC_001_LOGITS), (unnormalised, rng.normal(0, 30, (50, 7)))):
+        np.testing.assert_allclose(reference.cross_entropy(logits, labels, reduction="none"),
+                                   tf_softmax_cross_entropy_with_logits(labels, logits), rtol=1e-13)
+    # the document's TensorFlow output for the row [1, 1, 0]: 2.6669841 (float32)
+    assert reference.cross_entropy(DOC_001_LOGITS, DOC_001_LABELS, reduction="none")[3] == pytest.approx(2.6669841, rel=1e-7)
+
+
+def test_impl_option_checks_a_candidate_module_and_reports_its_bug(tmp_path):
+    """--impl runs the suite on the candidate: l1_loss and soft_margin_loss pass, mse_loss's
+    weighted means fail, huber_loss (which the module lacks) is not covered."""
+    selection = "cpu-float64 and (l1_loss or mse_loss or huber_loss or soft_margin_loss) and not smooth"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "parity_tests/test_parity.py", "-p", "no:cacheprovider", "-p", "no:xdist",
+         "--impl", "parity_tests.examples.candidate_losses", "-k", selection, "-rfs",
+         "--parity-table", str(tmp_path / "table.md")], cwd=ROOT, capture_output=True, text=True)
+    out = result.stdout
+    assert "under test: parity_tests.examples.candidate_losses" in out, out[-3000:]
+    failed = [line for line in out.splitlines() if line.startswith("FAILED")]
+    assert failed and all("mse_loss-cpu-float64" in line and "weight" in line and "mean" in line
+                          for line in failed), "\n".join(failed) or out[-3000:]
+    assert "huber_loss: not covered: parity_tests.examples.candidate_losses has no huber_loss" in out
+    assert "| l1_loss | cpu | float64 |" in (tmp_path / "table.md").read_text()
+
+
+def test_the_readme_example_of_adding_a_loss_runs(tmp_path):
+    """The README's complete example, saved as a user's module and named with --losses."""
+    readme = (ROOT / "README.md").read_text()
+    (tmp_path / "mylosses.py").write_text(readme.split("## Your own losses")[1].split("```python")[1].split("```")[0])
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "parity_tests", "-p", "no:cacheprovider", "-p", "no:xdist", "-q",
+         "--losses", "mylosses", "-k", "squared_hinge", "--parity-table", str(tmp_path / "table.md")],
+        cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "| squared_hinge | cpu | float16 | squared_hinge-float16 |" in (tmp_path / "table.md").read_text()

@@ -148,7 +148,11 @@ def test_ledger_entry_is_complete_and_names_existing_cases(entry):
             f"{entry['id']}: pattern {pattern!r} matches no case"
 
 
-@pytest.mark.parametrize("override", TOLERANCES["overrides"], ids=lambda override: override["id"])
+ALL_OVERRIDES = TOLERANCES["overrides"] + [{**override, "loss": record.name}
+                                           for record in RECORDS for override in record.tolerances]
+
+
+@pytest.mark.parametrize("override", ALL_OVERRIDES, ids=lambda override: override["id"])
 def test_tolerance_override_says_why_and_applies_somewhere(override):
     from .tables import tolerance_for
     assert len(override.get("reason", "")) > 40, f"{override['id']}: say why, with the measurement"

@@ -1,5 +1,6 @@
-"""pytest wiring: device and dtype options, the report header, parity parametrization, the
-ledger of known torch divergences as strict xfails, and the measured table at the end."""
+"""pytest wiring: the options (devices, dtypes, cases, losses, implementation, golden file), the
+report header, and the measured and drift tables at the end."""
+import os
 import platform
 import sys
 
@@ -8,11 +9,11 @@ import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
-from parity_tests.harness import ParityMismatch, TORCH_DTYPES, present_devices
+from parity_tests.harness import TORCH_DTYPES, present_devices
 from parity_tests.implementation import load_losses, use_implementation
 from parity_tests.measured_table import DriftTablePlugin, MeasuredTablePlugin
 from parity_tests.registry import FLOAT_DTYPES
-from parity_tests.tables import LEDGER, divergences_for
+from parity_tests.tables import LEDGER
 
 settings.register_profile("ci", derandomize=True, max_examples=25, deadline=None, database=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -28,6 +29,9 @@ def pytest_addoption(parser):
                          "absent ones are reported as skipped)")
     group.addoption("--dtype", default=",".join(FLOAT_DTYPES),
                     help=f"comma-separated dtypes to check (default: {','.join(FLOAT_DTYPES)})")
+    group.addoption("--case", default="", metavar="PATTERNS",
+                    help="comma-separated fnmatch patterns of case names to run inside the parity items, "
+                         "e.g. --case 'index-k2-*' (a failure prints the one that reruns it)")
     group.addoption("--parity-table", default="reports/parity-table.md",
                     help="where to write the measured table (Markdown, plus a .json beside it)")
     group.addoption("--losses", default="parity_tests.examples", metavar="MODULES",
@@ -56,7 +60,10 @@ def pytest_configure(config):
     config.not_covered = [] if config.parity_impl == "torch" else use_implementation(config.parity_impl)
     config.parity_devices = [d for d in requested(config, "--device") if d in present_devices()]
     config.parity_dtypes = requested(config, "--dtype")
-    if not hasattr(config, "workerinput"):  # the xdist controller, or a run without xdist
+    config.parity_cases = requested(config, "--case")
+    if hasattr(config, "workerinput"):  # an xdist worker: share the cores, do not oversubscribe them
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // config.workerinput["workercount"]))
+    else:  # the xdist controller, or a run without xdist
         config.pluginmanager.register(
             MeasuredTablePlugin(config.rootpath / config.getoption("--parity-table")), "parity-table")
         if config.getoption("--golden"):
@@ -74,19 +81,3 @@ def pytest_report_header(config):
         f"devices present: {', '.join(present_devices())}; checked: {', '.join(config.parity_devices)}",
         f"dtypes: {', '.join(config.parity_dtypes)}; known torch divergences in the ledger: {len(LEDGER)}",
     ]
-
-
-def pytest_collection_modifyitems(config, items):
-    """Mark the parity tests the ledger names as strict xfails: a torch that fixes one fails.
-    An entry with "strict": false (torch's value is arbitrary, so sometimes right by chance)
-    is a plain xfail."""
-    if config.parity_impl != "torch":
-        return  # the ledger records torch's divergences, not another implementation's
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is None or not item.name.startswith("test_parity["):
-            continue
-        for entry in divergences_for(callspec.id):
-            item.add_marker(pytest.mark.xfail(
-                strict=entry.get("strict", True), raises=ParityMismatch,
-                reason=f"known torch divergence {entry['id']}: {entry['torch_does']} ({entry['upstream']})"))

@@ -4,6 +4,7 @@ The reference is evaluated in float64 on exactly the values torch received (low-
 inputs rounded, then upcast), so the measured difference is torch's own error in that dtype.
 """
 import inspect
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -166,42 +167,59 @@ def describe_call(record, args, kwargs):
     return f"{record.name}({', '.join(shown)})"
 
 
+def overflow_limit(dtype):
+    """The smallest magnitude that rounds to inf in `dtype`: its largest finite value plus half
+    a unit in the last place there."""
+    info = torch.finfo(dtype)
+    exponent, digits = math.frexp(info.max)[1], 1 - round(math.log2(info.eps))
+    return info.max + 2.0 ** (exponent - digits - 1)  # float64: inf
+
+
+OVERFLOW_LIMITS = {dtype: overflow_limit(dtype) for dtype in TORCH_DTYPES.values()}
+
+
 def saturate(expected, dtype):
     """The reference's values as the output dtype can hold them: a value beyond the dtype's
     range is +-inf there, so torch's overflow is only an error where the true value fits."""
-    overflows = np.isinf(torch.from_numpy(expected).to(dtype).double().numpy()) & np.isfinite(expected)
-    return np.where(overflows, np.copysign(np.inf, expected), expected)
+    overflows = np.abs(expected) >= OVERFLOW_LIMITS.get(dtype, np.inf)
+    return np.where(overflows, np.copysign(np.inf, expected), expected) if overflows.any() else expected
 
 
 def compare(actual, expected, expected_dtype, tolerance, context):
     """Check dtype, shape, nan and inf placement, then values within the tolerance.
-    Returns the measurement; raises ParityMismatch with `context` and the worst element."""
+    Returns the measurement; raises ParityMismatch with `context` (a string, or a function
+    that makes it, called only on a mismatch) and the worst element."""
     def fail(problem, measured=None):
-        raise ParityMismatch(f"{problem}\n  {context}", measured)
+        raise ParityMismatch(f"{problem}\n  {context() if callable(context) else context}", measured)
 
     if actual.dtype != expected_dtype:
         fail(f"torch returned dtype {actual.dtype}, expected {expected_dtype}")
     got = actual.detach().cpu().double().numpy()
     if got.shape != expected.shape:
         fail(f"torch returned shape {got.shape}, the reference {expected.shape}")
-    expected = saturate(expected, expected_dtype)
-    for label, where in (("nan", np.isnan), ("+inf", np.isposinf), ("-inf", np.isneginf)):
-        differ = where(got) != where(expected)
-        if differ.any():
-            index = tuple(int(i) for i in np.argwhere(differ)[0])
-            fail(f"{label} in different places: first at index {index}: "
-                 f"torch {float(got[index])!r}, reference {float(expected[index])!r} "
-                 f"({int(differ.sum())} of {got.size} elements)")
-    finite = np.isfinite(expected)
-    diff = np.abs(np.where(finite, got, 0.0) - np.where(finite, expected, 0.0))
-    allowed = np.where(finite, tolerance.allowed(expected), 1.0)
-    if diff.size == 0:
+    if got.size == 0:
         return measurement(0.0, 0.0, 0.0)
+    expected = saturate(expected, expected_dtype)
+    finite = np.isfinite(expected)
+    if not (finite.all() and np.isfinite(got).all()):
+        for label, where in (("nan", np.isnan), ("+inf", np.isposinf), ("-inf", np.isneginf)):
+            differ = where(got) != where(expected)
+            if differ.any():
+                index = tuple(int(i) for i in np.argwhere(differ)[0])
+                fail(f"{label} in different places: first at index {index}: "
+                     f"torch {float(got[index])!r}, reference {float(expected[index])!r} "
+                     f"({int(differ.sum())} of {got.size} elements)")
+        got, expected = np.where(finite, got, 0.0), np.where(finite, expected, 0.0)
+    diff = np.abs(got - expected)
+    allowed = tolerance.allowed(expected)
     ratio = diff / allowed
     worst = np.unravel_index(np.argmax(ratio), ratio.shape)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        relative = np.where(expected != 0, diff / np.abs(expected), np.where(diff == 0, 0, np.inf))
-    measured = measurement(float(diff.max()), float(relative.max()), float(ratio[worst]))
+    largest = diff.max()
+    relative = 0.0 if largest == 0 else float(np.max(diff / np.where(expected != 0, np.abs(expected), np.nan),
+                                                     initial=0.0, where=expected != 0))
+    if largest and (diff[expected == 0] > 0).any():
+        relative = float("inf")
+    measured = measurement(float(largest), relative, float(ratio[worst]))
     if measured["fraction"] > 1:
         index = tuple(int(i) for i in worst)
         fail(f"value differs beyond tolerance at index {index}: torch {float(got[worst])!r}, "

@@ -11,6 +11,14 @@ COLUMNS = ("loss", "device", "dtype", "tolerance", "rtol", "atol", "cases", "max
            "max rel err", "worst % of tol", "failed", "known divergences")
 
 
+def parity_row(loss, device, dtype, tolerance):
+    """An empty row of the measured table, which a test fills in (cases, errors, ids) and
+    reports as its ("parity", row) user property."""
+    return {"loss": loss, "device": device, "dtype": dtype, "tolerance": tolerance.source, "rtol": tolerance.rtol,
+            "atol": tolerance.atol, "cases": 0, "abs": 0.0, "rel": 0.0, "fraction": 0.0, "failed": 0,
+            "xfailed": 0, "ids": []}
+
+
 def markdown_table(records):
     """A Markdown table of dicts with the same keys: floats in columns named with % as 12.3,
     other floats as 1.23e-04."""
@@ -33,26 +41,26 @@ class MeasuredTablePlugin:
         self.rows = defaultdict(lambda: {"cases": 0, "abs": 0.0, "rel": 0.0, "fraction": 0.0,
                                          "failed": 0, "xfailed": 0})
         self.seen_ids = []
+        self.cases_and_seconds = []  # (cases, seconds) of each parity item
 
     def pytest_runtest_logreport(self, report):
         if report.when != "call":
             return
-        outcome = "xfailed" if hasattr(report, "wasxfail") else report.outcome
         for key, value in report.user_properties:
             if key == "parity":
-                self.add(value, outcome)
-                self.seen_ids.append(value["id"])
+                self.add(value)
+            elif key == "parity_seconds":
+                self.cases_and_seconds.append(value)
 
-    def add(self, measured, outcome):
+    def add(self, measured):
+        """Fold in one item's row for a loss x device x dtype x tolerance."""
         row = self.rows[(measured["loss"], measured["device"], measured["dtype"], measured["tolerance"],
                          measured["rtol"], measured["atol"])]
-        row["cases"] += 1
-        if outcome == "xfailed":
-            row["xfailed"] += 1
-            return
-        row["failed"] += outcome == "failed"
+        for key in ("cases", "failed", "xfailed"):
+            row[key] += measured[key]
         for key in ("abs", "rel", "fraction"):
             row[key] = max(row[key], measured[key])
+        self.seen_ids += measured["ids"]
 
     def records(self):
         return [dict(zip(COLUMNS, (*key, row["cases"], row["abs"], row["rel"], 100 * row["fraction"],
@@ -75,6 +83,12 @@ class MeasuredTablePlugin:
         write_atomically(self.path, self.markdown())
         write_atomically(self.path.with_suffix(".json"), json.dumps(self.records(), indent=1))
         terminalreporter.write_line(f"written to {self.path} and {self.path.with_suffix('.json')}")
+        cases = sum(n for n, _ in self.cases_and_seconds)
+        seconds = sum(t for _, t in self.cases_and_seconds)
+        failed, known = (sum(row[key] for row in self.rows.values()) for key in ("failed", "xfailed"))
+        terminalreporter.write_line(
+            f"{cases} parity cases: {cases - failed - known} passed, {failed} failed, {known} known torch "
+            f"divergences; {seconds:.1f} s inside the parity items, {cases / max(seconds, 1e-9):.0f} cases/s per process")
         unmatched = self.unmatched_ledger_entries()
         if unmatched:
             terminalreporter.write_line("ledger entries that matched no test in this run "

@@ -1,7 +1,9 @@
 """The data files of fixtures/: tolerances and the ledger of known torch divergences."""
 import fnmatch
+import functools
 import json
 import os
+import re
 from pathlib import Path
 
 from .harness import Tolerance
@@ -21,16 +23,24 @@ LEDGER = load("known_divergences.json")["entries"]
 def tolerance_for(loss, device, dtype, case_name):
     """The first override whose loss, device, dtype and case patterns (one or a list each) all
     match, the record's own overrides first, else the dtype's default (torch.testing's)."""
-    record = BY_NAME.get(loss)
-    own = [{**override, "loss": loss} for override in (record.tolerances if record else ())]
-    for override in own + TOLERANCES["overrides"]:
-        patterns = (override["loss"], override.get("device", "*"), override["dtype"],
-                    override.get("case", "*"))
-        if all(any(fnmatch.fnmatchcase(value, pattern) for pattern in as_list(patterns_of_field))
-               for value, patterns_of_field in zip((loss, device, dtype, case_name), patterns)):
-            return Tolerance(override["rtol"], override["atol"], override["id"])
+    for case_pattern, tolerance in overrides_for(loss, device, dtype):
+        if case_pattern.match(case_name):
+            return tolerance
     default = TOLERANCES["defaults"][dtype]
     return Tolerance(default["rtol"], default["atol"], f"default {dtype}")
+
+
+@functools.lru_cache(maxsize=None)
+def overrides_for(loss, device, dtype):
+    """(compiled case pattern, Tolerance) of the overrides matching a loss, device and dtype, in
+    order: looked up once per loss x device x dtype, not once per case."""
+    record = BY_NAME.get(loss)
+    own = [{**override, "loss": loss} for override in (record.tolerances if record else ())]
+    return [(re.compile("|".join(fnmatch.translate(p) for p in as_list(override.get("case", "*")))),
+             Tolerance(override["rtol"], override["atol"], override["id"]))
+            for override in own + TOLERANCES["overrides"]
+            if all(any(fnmatch.fnmatchcase(value, pattern) for pattern in as_list(override.get(key, "*")))
+                   for key, value in (("loss", loss), ("device", device), ("dtype", dtype)))]
 
 
 def as_list(pattern_or_patterns):
@@ -44,8 +54,10 @@ def parity_id(loss, device, dtype, case_name):
 
 def divergences_for(test_id):
     """The ledger entries whose `tests` patterns match a parity id."""
-    return [entry for entry in LEDGER
-            if any(fnmatch.fnmatchcase(test_id, pattern) for pattern in entry["tests"])]
+    return [entry for entry, pattern in LEDGER_PATTERNS if pattern.match(test_id)]
+
+
+LEDGER_PATTERNS = [(entry, re.compile("|".join(fnmatch.translate(p) for p in entry["tests"]))) for entry in LEDGER]
 
 
 def arbitrary(test_id):

@@ -8,6 +8,7 @@ from torch import nn
 
 import reference
 from .harness import TORCH_DTYPES, compare
+from .measured_table import parity_row
 from .tables import tolerance_for
 
 CONFIGS = {  # in_features, n_classes, cutoffs, div_value, head_bias
@@ -57,10 +58,9 @@ def test_adaptive_log_softmax_matches_the_reference(config, dtype, batched, requ
     for part, (actual, expected) in pairs.items():
         measured = compare(actual, np.asarray(expected), TORCH_DTYPES[dtype], tolerance,
                            f"case: {name}.{part} {config} {'batched' if batched else 'unbatched'} in {dtype}")
+        row = parity_row(f"{name}.{part}", "cpu", dtype, tolerance)
         request.node.user_properties.append(("parity", {
-            "id": f"{name}-cpu-{dtype}-{config}-{part}", "loss": f"{name}.{part}", "device": "cpu",
-            "dtype": dtype, "tolerance": tolerance.source, "rtol": tolerance.rtol, "atol": tolerance.atol,
-            **measured}))
+            **row, **measured, "cases": 1, "ids": [f"{name}-cpu-{dtype}-{config}-{part}"]}))
     if batched:
         assert torch.equal(module.predict(input), torch.from_numpy(oracle.predict(x)))
 

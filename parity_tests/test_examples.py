@@ -2,6 +2,7 @@
 The examples' parity (values, dtypes, layouts, bad calls) comes from their records, registered
 with parity_tests.register_loss in parity_tests/examples/__init__.py."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -107,8 +108,9 @@ def test_impl_option_checks_a_candidate_module_and_reports_its_bug(tmp_path):
     out = result.stdout
     assert "under test: parity_tests.examples.candidate_losses" in out, out[-3000:]
     failed = [line for line in out.splitlines() if line.startswith("FAILED")]
-    assert failed and all("mse_loss-cpu-float64" in line and "weight" in line and "mean" in line
-                          for line in failed), "\n".join(failed) or out[-3000:]
+    assert len(failed) == 1 and "test_parity[mse_loss-cpu-float64]" in failed[0], "\n".join(failed) or out[-3000:]
+    failing_cases = re.search(r"all failing cases: (.*)", out).group(1).split(", ")
+    assert len(failing_cases) == 12 and all("weight" in name and name.endswith("-mean") for name in failing_cases)
     assert "huber_loss: not covered: parity_tests.examples.candidate_losses has no huber_loss" in out
     assert "| l1_loss | cpu | float64 |" in (tmp_path / "table.md").read_text()
 

@@ -19,15 +19,15 @@ def parity_row(loss, device, dtype, tolerance):
             "xfailed": 0, "ids": []}
 
 
-def markdown_table(records):
+def markdown_table(records, number="{:.2e}"):
     """A Markdown table of dicts with the same keys: floats in columns named with % as 12.3,
-    other floats as 1.23e-04."""
+    other floats in the `number` format."""
     if not records:
         return ""
     columns = list(records[0])
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for record in records:
-        cells = [(f"{value:.1f}" if "%" in column else f"{value:.2e}") if isinstance(value, float)
+        cells = [(f"{value:.1f}" if "%" in column else number.format(value)) if isinstance(value, float)
                  else str(value) for column, value in record.items()]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -35,3 +35,11 @@ def class_dims(max_extra_dims=3):
 def any_dims(min_dims=0, max_dims=3):
     """Hypothesis shapes of any rank in [min_dims, max_dims], sizes 0 to 4."""
     return st.lists(st.integers(0, 4), min_size=min_dims, max_size=max_dims).map(tuple)
+
+
+# Benchmark sizes, in each builder's dims convention: realistic small, medium and large calls.
+ELEMENTWISE_SIZES = {"small": (100, 100), "medium": (1000, 1000), "large": (1000, 10000)}  # 1e4, 1e6, 1e7
+CLASS_SIZES = {"small": (64, 100), "medium": (4096, 1000), "large": (2048, 32000)}  # large: an LLM vocabulary
+SEGMENTATION_SIZES = {**CLASS_SIZES, "segmentation": (8, 21, 128, 128)}
+EMBEDDING_SIZES = {"small": (64, 512), "medium": (1024, 512), "large": (4096, 512)}
+MARGIN_CLASS_SIZES = {"small": (64, 100), "medium": (1024, 100), "large": (4096, 1000)}

@@ -100,6 +100,7 @@ def weighted_distance_record(name, module):
     """l1_loss and mse_loss: the same keywords, cases and checks."""
     return LossRecord(
         name=name, reference=getattr(reference, name), torch_fn=getattr(F, name), build=build_distance,
+        sizes=inputs.ELEMENTWISE_SIZES,
         shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"weight": [None, "random"], "reduction": REDUCTION},
         edge_cases=lambda: _legacy_cases(name, build_distance, (4, 5), "same"),
@@ -112,7 +113,7 @@ RECORDS = [
     weighted_distance_record("l1_loss", nn.L1Loss),
     weighted_distance_record("mse_loss", nn.MSELoss),
     LossRecord(
-        name="smooth_l1_loss", reference=reference.smooth_l1_loss, torch_fn=F.smooth_l1_loss,
+        name="smooth_l1_loss", sizes=inputs.ELEMENTWISE_SIZES, reference=reference.smooth_l1_loss, torch_fn=F.smooth_l1_loss,
         build=build_distance, shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"beta": [1.0, 0.0, 0.5, 2.5], "reduction": REDUCTION},
         edge_cases=lambda: distance_edge_cases("smooth_l1_loss", "beta")
@@ -122,7 +123,7 @@ RECORDS = [
         module=nn.SmoothL1Loss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="huber_loss", reference=reference.huber_loss, torch_fn=F.huber_loss, build=build_distance,
+        name="huber_loss", sizes=inputs.ELEMENTWISE_SIZES, reference=reference.huber_loss, torch_fn=F.huber_loss, build=build_distance,
         shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"weight": [None, "random"], "delta": [1.0, 0.5, 2.5], "reduction": REDUCTION},
         edge_cases=lambda: distance_edge_cases("huber_loss", "delta"),
@@ -134,7 +135,7 @@ RECORDS = [
         module=nn.HuberLoss, random_dims=inputs.any_dims(), keyword_since=WEIGHT_SINCE,
     ),
     LossRecord(
-        name="kl_div", reference=reference.kl_div, torch_fn=F.kl_div, build=build_kl_div,
+        name="kl_div", sizes=inputs.ELEMENTWISE_SIZES, reference=reference.kl_div, torch_fn=F.kl_div, build=build_kl_div,
         shapes=(Shape("2d", (4, 5)), Shape("1d", (5,)), Shape("3d", (2, 3, 4)), Shape("n1", (1, 5)),
                 Shape("empty", (0, 5)), Shape("2d_strided", (4, 5), "strided"),
                 Shape("3d_permuted", (2, 3, 4), "permuted")),
@@ -143,7 +144,7 @@ RECORDS = [
         module=nn.KLDivLoss, random_dims=inputs.any_dims(min_dims=1), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="poisson_nll_loss", reference=reference.poisson_nll_loss, torch_fn=F.poisson_nll_loss,
+        name="poisson_nll_loss", sizes=inputs.ELEMENTWISE_SIZES, reference=reference.poisson_nll_loss, torch_fn=F.poisson_nll_loss,
         build=build_poisson, shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"log_input": [True, False], "full": [False, True], "eps": [1e-8, 0.1],
                       "reduction": REDUCTION},
@@ -152,7 +153,7 @@ RECORDS = [
         module=nn.PoissonNLLLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="gaussian_nll_loss", reference=reference.gaussian_nll_loss, torch_fn=F.gaussian_nll_loss,
+        name="gaussian_nll_loss", sizes=inputs.ELEMENTWISE_SIZES, reference=reference.gaussian_nll_loss, torch_fn=F.gaussian_nll_loss,
         build=build_gaussian, shapes=ELEMENTWISE_SHAPES,
         variants=("same", "one_fewer_dim", "singleton_dim", "float"),
         keyword_grid={"full": [False, True], "eps": [1e-6, 0.5], "reduction": REDUCTION},

@@ -2,22 +2,16 @@
 size (every record's first test shape), then the report, so that they cannot rot."""
 import importlib.util
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 from benchmarks import report
-
-ROOT = Path(__file__).resolve().parent.parent
+from .nested import run_pytest
 
 
 def test_every_benchmark_runs_once_and_the_report_reads_them(tmp_path):
     saved = tmp_path / "tiny.json"
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "benchmarks", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-         "--bench-sizes", "tiny", "--benchmark-min-rounds=1", "--benchmark-max-time=0.000001",
-         "--benchmark-warmup=off", f"--benchmark-json={saved}", "--parity-table", str(tmp_path / "t.md")],
-        cwd=ROOT, capture_output=True, text=True)
+    result = run_pytest("benchmarks", "-q", "--bench-sizes", "tiny", "--benchmark-min-rounds=1",
+                        "--benchmark-max-time=0.000001", "--benchmark-warmup=off", f"--benchmark-json={saved}",
+                        tmp_path=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     benchmarks = json.loads(saved.read_text())["benchmarks"]
     losses = {b["extra_info"]["loss"] for b in benchmarks if "loss" in b["extra_info"]}

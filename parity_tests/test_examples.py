@@ -1,11 +1,7 @@
 """The shipped example losses as properties, and `--impl` on the in-repo candidate module.
 The examples' parity (values, dtypes, layouts, bad calls) comes from their records, registered
 with parity_tests.register_loss in parity_tests/examples/__init__.py."""
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +10,7 @@ import torch.nn.functional as F
 
 import reference
 from .examples import focal_loss, focal_missing, reference_losses, torch_losses
-
-ROOT = Path(__file__).resolve().parent.parent
+from .nested import ROOT, run_pytest
 
 
 def logits_and_targets(rng, shape=(6, 4)):
@@ -101,10 +96,8 @@ def test_impl_option_checks_a_candidate_module_and_reports_its_bug(tmp_path):
     """--impl runs the suite on the candidate: l1_loss and soft_margin_loss pass, mse_loss's
     weighted means fail, huber_loss (which the module lacks) is not covered."""
     selection = "cpu-float64 and (l1_loss or mse_loss or huber_loss or soft_margin_loss) and not smooth"
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "parity_tests/test_parity.py", "-p", "no:cacheprovider", "-p", "no:xdist",
-         "--impl", "parity_tests.examples.candidate_losses", "-k", selection, "-rfs",
-         "--parity-table", str(tmp_path / "table.md")], cwd=ROOT, capture_output=True, text=True)
+    result = run_pytest("parity_tests/test_parity.py", "--impl", "parity_tests.examples.candidate_losses",
+                        "-k", selection, "-rfs", tmp_path=tmp_path)
     out = result.stdout
     assert "under test: parity_tests.examples.candidate_losses" in out, out[-3000:]
     failed = [line for line in out.splitlines() if line.startswith("FAILED")]
@@ -119,9 +112,7 @@ def test_the_readme_example_of_adding_a_loss_runs(tmp_path):
     """The README's complete example, saved as a user's module and named with --losses."""
     readme = (ROOT / "README.md").read_text()
     (tmp_path / "mylosses.py").write_text(readme.split("## Your own losses")[1].split("```python")[1].split("```")[0])
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "parity_tests", "-p", "no:cacheprovider", "-p", "no:xdist", "-q",
-         "--losses", "mylosses", "-k", "squared_hinge", "--parity-table", str(tmp_path / "table.md")],
-        cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    result = run_pytest("parity_tests", "-q", "--losses", "mylosses", "-k", "squared_hinge",
+                        tmp_path=tmp_path, pythonpath=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "| squared_hinge | cpu | float16 | squared_hinge-float16 |" in (tmp_path / "table.md").read_text()

@@ -10,9 +10,13 @@ import numpy as np
 import pytest
 
 import reference
+from reference._blocks import BLOCK
 from .api_drift import torch_signature
-from .harness import skip_if_unavailable
+from .harness import compare, run_case, skip_if_unavailable
 from .records import BUILT_IN, RECORDS
+from .records.inputs import ELEMENTWISE_SIZES
+from .registry import Case
+from .tables import tolerance_for
 
 REFERENCE_DIR = Path(reference.__file__).parent
 
@@ -124,3 +128,21 @@ def test_ctc_reference_takes_lengths_as_sequences_as_torch_does():
     expected = F.ctc_loss(torch.from_numpy(log_probs), torch.from_numpy(targets), (4, 3), (2, 1), reduction="none")
     np.testing.assert_allclose(reference.ctc_loss(log_probs, targets, (4, 3), [2, 1], reduction="none"),
                                expected.numpy(), rtol=1e-12)
+
+
+ELEMENTWISE = [record for record in BUILT_IN if record.sizes is ELEMENTWISE_SIZES]
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("record", ELEMENTWISE, ids=lambda record: record.name)
+def test_blocked_evaluation_matches_torch_beyond_one_block(record, reduction):
+    """The parity grid's arrays are smaller than a block, so the reference's block-by-block
+    path (reference/_blocks.py) is checked here, on 3 x (BLOCK / 2 + 5) elements, in float64."""
+    if reduction != "none" and "reduction" not in record.keyword_grid:
+        pytest.skip(f"{record.name} has no reduction")
+    keywords = {**record.bench_keywords, **({} if reduction == "mean" or "reduction" not in record.keyword_grid
+                                             else {"reduction": reduction})}
+    case = Case(record.name, f"beyond_one_block-{reduction}",
+                lambda rng: record.build(rng, (3, BLOCK // 2 + 5), record.variants[0], dict(keywords)))
+    actual, expected, _ = run_case(record, case, "float64", "cpu")
+    compare(actual, expected, actual.dtype, tolerance_for(record.name, "cpu", "float64", case.name), case.name)

@@ -3,6 +3,8 @@ import warnings
 
 import numpy as np
 
+from ._blocks import map_blocks
+
 
 def _implicit_dim(name, ndim):
     """torch's deprecated rule for dim=None: dim 0 for 0-, 1- and 3-D input, else dim 1."""
@@ -55,12 +57,13 @@ def log_softmax(input, dim=None, dtype=None):
 
 def sigmoid(input):
     """sigmoid(x) = 1 / (1 + exp(-x)), evaluated as e / (1 + e) with e = exp(x) for x < 0."""
-    x = np.asarray(input)
-    exp_neg_abs = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + exp_neg_abs), exp_neg_abs / (1 + exp_neg_abs))
+    def formula(x):
+        exp_neg_abs = np.exp(-np.abs(x))
+        positive = 1 / (1 + exp_neg_abs)
+        return np.where(x < 0, exp_neg_abs * positive, positive)
+    return map_blocks(formula, np.asarray(input))
 
 
 def logsigmoid(input):
     """logsigmoid(x) = log(1 / (1 + exp(-x))) = min(x, 0) - log1p(exp(-|x|))."""
-    x = np.asarray(input)
-    return np.asarray(np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))))
+    return np.asarray(map_blocks(lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))), np.asarray(input)))

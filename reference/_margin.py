@@ -3,7 +3,7 @@ multilabel_margin, cosine_embedding, triplet_margin and triplet_margin_with_dist
 import numpy as np
 
 from ._classification import _check_class_indices, _take_class
-from ._reduction import check_reduction, reduce_loss, resolve_reduction
+from ._reduction import check_reduction, reduce_elementwise, reduce_loss, resolve_reduction
 
 # torch's EPSILON for cosine_embedding_loss, added to each squared norm
 SQUARED_NORM_EPSILON = 1e-12
@@ -14,8 +14,9 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     as in torch: [y != -1] x + [y != 1] max(0, margin - x)."""
     reduction = resolve_reduction(size_average, reduce, reduction)
     input, target = np.broadcast_arrays(np.asarray(input), np.asarray(target))
-    loss = np.where(target != -1, input, 0) + np.where(target != 1, np.maximum(margin - input, 0), 0)
-    return reduce_loss(loss.astype(input.dtype), reduction)
+    return reduce_elementwise(
+        lambda x, y: (np.where(y != -1, x, 0) + np.where(y != 1, np.maximum(margin - x, 0), 0)).astype(x.dtype),
+        (input, target), reduction)
 
 
 def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
@@ -26,17 +27,18 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     if not input1.ndim == input2.ndim == target.ndim:
         raise ValueError(f"target: expected as many dimensions as input1 ({input1.ndim}) and input2 "
                          f"({input2.ndim}), got {target.ndim}")
-    loss = np.maximum(-target * (input1 - input2) + margin, 0)
-    return reduce_loss(np.asarray(loss, dtype=input1.dtype), reduction)
+    return reduce_elementwise(lambda x1, x2, y: np.maximum(-y * (x1 - x2) + margin, 0).astype(x1.dtype),
+                              np.broadcast_arrays(input1, input2, target), reduction)
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """l_n = log(1 + exp(-y_n x_n)), computed as max(z, 0) + log1p(exp(-|z|)) with z = -y x,
     so it stays finite where exp(z) overflows; 'mean' averages over every element."""
     reduction = resolve_reduction(size_average, reduce, reduction)
-    margin = -np.asarray(target) * np.asarray(input)
-    loss = np.maximum(margin, 0) + np.log1p(np.exp(-np.abs(margin)))
-    return reduce_loss(np.asarray(loss, dtype=np.asarray(input).dtype), reduction)
+    def loss(x, y):
+        margin = -y * x
+        return (np.maximum(margin, 0) + np.log1p(np.exp(-np.abs(margin)))).astype(x.dtype)
+    return reduce_elementwise(loss, np.broadcast_arrays(np.asarray(input), np.asarray(target)), reduction)
 
 
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,

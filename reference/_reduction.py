@@ -3,6 +3,8 @@ import warnings
 
 import numpy as np
 
+from ._blocks import map_blocks, sum_blocks
+
 REDUCTIONS = ("none", "mean", "sum")
 
 
@@ -59,6 +61,19 @@ def reduce_loss(loss, reduction, denominator=None):
         denominator = loss.size
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.asarray(total / np.asarray(denominator, dtype=loss.dtype))
+
+
+def reduce_elementwise(formula, arrays, reduction, denominator=None):
+    """reduce_loss(formula(*arrays), reduction, denominator), with the formula taken one cache
+    block at a time (see _blocks): a 'sum' or 'mean' never holds the whole loss array."""
+    if reduction == "none":
+        return map_blocks(formula, *arrays)
+    dtype = arrays[0].dtype
+    total = sum_blocks(formula, *arrays, dtype=dtype)
+    if reduction == "sum":
+        return np.asarray(total)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(total / np.asarray(arrays[0].size if denominator is None else denominator, dtype=dtype))
 
 
 def check_same_shape(input, target, name="target"):

@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 
-from ._reduction import check_reduction, reduce_loss, resolve_reduction
+from ._reduction import check_reduction, reduce_elementwise, reduce_loss, resolve_reduction
 
 
 def _broadcast_target(input, target):
@@ -15,7 +15,7 @@ def _broadcast_target(input, target):
             f"Using a target size ({target.shape}) that is different to the input size "
             f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
             "Please ensure they have the same size.",
-            stacklevel=3,
+            stacklevel=4,  # the caller of l1_loss, mse_loss, smooth_l1_loss or huber_loss
         )
     try:
         return np.broadcast_arrays(input, target)
@@ -25,16 +25,19 @@ def _broadcast_target(input, target):
         ) from None
 
 
-def _reduce_weighted(loss, weight, input_shape, reduction, mean_over_weights):
-    """reduce_loss of weight * loss; 'mean' divides by sum(weight) or, if not
-    mean_over_weights, by the number of elements."""
+def _reduce_distance(loss_of_difference, input, target, weight, reduction, mean_over_weights):
+    """w * loss(x - y), reduced, x and y broadcast together; with a weight of the input's shape,
+    'mean' divides by sum(w) or, if not mean_over_weights, by the number of elements."""
+    input_shape = np.shape(input)
+    input, target = _broadcast_target(input, target)
     if weight is None:
-        return reduce_loss(loss, reduction)
+        return reduce_elementwise(lambda x, y: loss_of_difference(x - y), (input, target), reduction)
     weight = np.asarray(weight)
     if weight.shape != input_shape:
         raise ValueError(f"weight: expected the input's shape {input_shape}, got {weight.shape}")
-    loss = (loss * weight).astype(loss.dtype)
-    return reduce_loss(loss, reduction, denominator=weight.sum() if mean_over_weights else None)
+    return reduce_elementwise(lambda x, y, w: (w * loss_of_difference(x - y)).astype(x.dtype),
+                              (input, target, weight), reduction,
+                              denominator=weight.sum() if mean_over_weights else None)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
@@ -43,33 +46,34 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     A target of another shape is broadcast against the input, with torch's warning.
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
-    input_shape = np.shape(input)
-    input, target = _broadcast_target(input, target)
-    return _reduce_weighted(np.abs(input - target), weight, input_shape, reduction, True)
+    return _reduce_distance(np.abs, input, target, weight, reduction, True)
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """l_n = w_n * (x_n - y_n)^2; 'mean' is sum(w * l) / sum(w) with a weight, else the mean."""
     reduction = resolve_reduction(size_average, reduce, reduction)
-    input_shape = np.shape(input)
-    input, target = _broadcast_target(input, target)
-    return _reduce_weighted(np.square(input - target), weight, input_shape, reduction, True)
+    return _reduce_distance(np.square, input, target, weight, reduction, True)
+
+
+def _huber_of_distance(distance, delta):
+    """0.5 d^2 if d <= delta, else delta (d - 0.5 delta), branch-free: with q = min(d, delta),
+    0.5 q^2 + delta (d - q)."""
+    quadratic = np.minimum(distance, delta)
+    return 0.5 * quadratic * quadratic + delta * (distance - quadratic)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """With d = |x - y|: l = 0.5 d^2 / beta if d < beta, else d - 0.5 beta (d == beta is on the
-    linear branch; both give 0.5 beta). beta = 0 is exactly l1_loss; a negative beta is an error.
+    linear branch; both give 0.5 beta), i.e. huber(d, delta=beta) / beta. beta = 0 is exactly
+    l1_loss; a negative beta is an error.
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     if beta < 0:
         raise ValueError(f"beta: expected a non-negative value, got {beta}")
-    input, target = _broadcast_target(input, target)
-    distance = np.abs(input - target)
     if beta == 0:
-        return reduce_loss(distance, reduction)
-    quadratic = np.minimum(distance, beta)  # branch-free: 0.5 q^2 / beta + (d - q)
-    return reduce_loss((0.5 * quadratic * quadratic / beta + (distance - quadratic)).astype(distance.dtype),
-                       reduction)
+        return _reduce_distance(np.abs, input, target, None, reduction, True)
+    return _reduce_distance(lambda d: _huber_of_distance(np.abs(d), beta) / beta, input, target, None,
+                            reduction, True)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
@@ -81,12 +85,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     check_reduction(reduction)
     if not delta > 0:
         raise ValueError(f"delta: expected a positive value, got {delta}")
-    input_shape = np.shape(input)
-    input, target = _broadcast_target(input, target)
-    distance = np.abs(input - target)
-    quadratic = np.minimum(distance, delta)  # branch-free: 0.5 q^2 + delta (d - q)
-    loss = (0.5 * quadratic * quadratic + delta * (distance - quadratic)).astype(distance.dtype)
-    return _reduce_weighted(loss, weight, input_shape, reduction, False)
+    return _reduce_distance(lambda d: _huber_of_distance(np.abs(d), delta), input, target, weight,
+                            reduction, False)
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):

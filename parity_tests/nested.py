@@ -1,0 +1,18 @@
+"""Running the suite itself in a subprocess, for the tests of its options and commands."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_pytest(*args, tmp_path, pythonpath=None):
+    """`python -m pytest *args` from the repository root, in one process, its measured table
+    written under tmp_path; the outer run's pytest and xdist variables are not passed on."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "PYTHONPATH"))}
+    if pythonpath:
+        env["PYTHONPATH"] = str(pythonpath)
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
+                           "--parity-table", str(tmp_path / "table.md"), *args],
+                          cwd=ROOT, capture_output=True, text=True, env=env)

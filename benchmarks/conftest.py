@@ -3,6 +3,6 @@
 
 def pytest_addoption(parser):
     parser.getgroup("parity benchmarks").addoption(
-        "--bench-sizes", default="small,medium,large",
-        help="comma-separated benchmark sizes (default small,medium,large; 'tiny' is each record's "
-             "first test shape, for smoke runs)")
+        "--bench-sizes", default="all",
+        help="comma-separated benchmark sizes: small, medium, large, segmentation, or all (the "
+             "default: every size a record names); 'tiny' is each record's first test shape")

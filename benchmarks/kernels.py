@@ -8,7 +8,7 @@ import torch
 
 from parity_tests.harness import TORCH_DTYPES, present_devices, to_torch, unavailable
 
-SIZE_NAMES = ("small", "medium", "large")
+SIZE_NAMES = ("all",)
 DTYPES = ("float32", "float64", "bfloat16")  # bfloat16: torch only (NumPy has no bfloat16)
 IMPLEMENTATIONS = ("reference", "torch-1-thread", "torch-all-threads", "torch-cuda")
 ELEMENTWISE_TARGET = 0.5  # of the copy bandwidth, for the elementwise losses without exp or log
@@ -17,9 +17,10 @@ NO_TRANSCENDENTAL = ("l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "mar
 
 
 def sizes_of(record, names):
-    """{size name: dims}: the record's own sizes, or its first shape as "tiny"."""
+    """{size name: dims} of the named sizes the record has ("all": every size of its own;
+    "tiny": its first test shape)."""
     sizes = {**record.sizes, "tiny": record.shapes[0].dims}
-    return {name: sizes[name] for name in names if name in sizes}
+    return {name: dims for name, dims in sizes.items() if name in names or ("all" in names and name != "tiny")}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ import torch
 from parity_tests.records import RECORDS
 from .kernels import DTYPES, kernels
 
-BANDWIDTH_ELEMENTS = {"tiny": 10**4, "small": 10**4, "medium": 10**6, "large": 10**7}
+BANDWIDTH_ELEMENTS = {"tiny": [10**4], "small": [10**4], "medium": [10**6], "large": [10**7],
+                      "all": [10**4, 10**6, 10**7]}
 
 
 def pytest_generate_tests(metafunc):
@@ -16,7 +17,7 @@ def pytest_generate_tests(metafunc):
     if "kernel" in metafunc.fixturenames:
         metafunc.parametrize("kernel", kernels(RECORDS, size_names), ids=str)
     if "elements" in metafunc.fixturenames:
-        metafunc.parametrize("elements", sorted({BANDWIDTH_ELEMENTS[s] for s in size_names}))
+        metafunc.parametrize("elements", sorted({n for s in size_names for n in BANDWIDTH_ELEMENTS.get(s, [])}))
 
 
 def test_loss(kernel, benchmark):

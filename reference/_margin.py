@@ -15,7 +15,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     reduction = resolve_reduction(size_average, reduce, reduction)
     input, target = np.broadcast_arrays(np.asarray(input), np.asarray(target))
     return reduce_elementwise(
-        lambda x, y: (np.where(y != -1, x, 0) + np.where(y != 1, np.maximum(margin - x, 0), 0)).astype(x.dtype),
+        lambda x, y: (np.where(y != -1, x, 0) + np.where(y != 1, np.maximum(margin - x, 0), 0)).astype(x.dtype, copy=False),
         (input, target), reduction)
 
 
@@ -27,7 +27,7 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     if not input1.ndim == input2.ndim == target.ndim:
         raise ValueError(f"target: expected as many dimensions as input1 ({input1.ndim}) and input2 "
                          f"({input2.ndim}), got {target.ndim}")
-    return reduce_elementwise(lambda x1, x2, y: np.maximum(-y * (x1 - x2) + margin, 0).astype(x1.dtype),
+    return reduce_elementwise(lambda x1, x2, y: np.maximum(margin - y * (x1 - x2), 0).astype(x1.dtype, copy=False),
                               np.broadcast_arrays(input1, input2, target), reduction)
 
 
@@ -37,7 +37,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     reduction = resolve_reduction(size_average, reduce, reduction)
     def loss(x, y):
         margin = -y * x
-        return (np.maximum(margin, 0) + np.log1p(np.exp(-np.abs(margin)))).astype(x.dtype)
+        return (np.maximum(margin, 0) + np.log1p(np.exp(-np.abs(margin)))).astype(x.dtype, copy=False)
     return reduce_elementwise(loss, np.broadcast_arrays(np.asarray(input), np.asarray(target)), reduction)
 
 

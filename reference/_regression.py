@@ -35,7 +35,7 @@ def _reduce_distance(loss_of_difference, input, target, weight, reduction, mean_
     weight = np.asarray(weight)
     if weight.shape != input_shape:
         raise ValueError(f"weight: expected the input's shape {input_shape}, got {weight.shape}")
-    return reduce_elementwise(lambda x, y, w: (w * loss_of_difference(x - y)).astype(x.dtype),
+    return reduce_elementwise(lambda x, y, w: (w * loss_of_difference(x - y)).astype(x.dtype, copy=False),
                               (input, target, weight), reduction,
                               denominator=weight.sum() if mean_over_weights else None)
 
@@ -56,10 +56,10 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 
 
 def _huber_of_distance(distance, delta):
-    """0.5 d^2 if d <= delta, else delta (d - 0.5 delta), branch-free: with q = min(d, delta),
-    0.5 q^2 + delta (d - q)."""
+    """0.5 d^2 if d <= delta, else delta (d - 0.5 delta), branch-free: q (d - 0.5 q) with
+    q = min(d, delta)."""
     quadratic = np.minimum(distance, delta)
-    return 0.5 * quadratic * quadratic + delta * (distance - quadratic)
+    return quadratic * (distance - 0.5 * quadratic)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):

@@ -83,11 +83,15 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         alpha[:, :2] = emit[0, :, :2]
         alpha[target_lengths == 0, 1:] = -np.inf
     alpha = np.where(input_lengths[:, None] > 0, alpha, -np.inf)
+    # alpha_{t-1} behind two -inf positions: its views [1:-1] and [:-2] are alpha_{t-1}(s-1)
+    # and alpha_{t-1}(s-2); adding skip_mask (0 or -inf) keeps the second where s can skip
+    padded = np.full((batch, width + 2), -np.inf)
+    skip_mask = np.where(can_skip, 0.0, -np.inf)
+    running = (np.arange(steps)[:, None] < input_lengths)[:, :, None]
     for t in range(1, steps):
-        shifted_once = np.pad(alpha, ((0, 0), (1, 0)), constant_values=-np.inf)[:, :-1]
-        shifted_twice = np.where(can_skip, np.pad(alpha, ((0, 0), (2, 0)), constant_values=-np.inf)[:, :-2], -np.inf)
-        advanced = _logsumexp_stack(np.stack([alpha, shifted_once, shifted_twice])) + emit[t]
-        alpha = np.where((t < input_lengths)[:, None], advanced, alpha)
+        padded[:, 2:] = alpha
+        terms = np.stack([alpha, padded[:, 1:-1], padded[:, :-2] + skip_mask])
+        alpha = np.where(running[t], _logsumexp_stack(terms) + emit[t], alpha)
     rows = np.arange(batch)
     last = 2 * target_lengths
     ends = np.stack([alpha[rows, last], np.where(last > 0, alpha[rows, np.maximum(last - 1, 0)], -np.inf)])

@@ -211,7 +211,7 @@ def compare(actual, expected, expected_dtype, tolerance, context):
                      f"({int(differ.sum())} of {got.size} elements)")
         got, expected = np.where(finite, got, 0.0), np.where(finite, expected, 0.0)
     diff = np.abs(got - expected)
-    allowed = tolerance.allowed(expected)
+    allowed = tolerance.allowed(expected) if finite.all() else np.where(finite, tolerance.allowed(expected), 1.0)
     ratio = diff / allowed
     worst = np.unravel_index(np.argmax(ratio), ratio.shape)
     largest = diff.max()

@@ -70,8 +70,10 @@ def test_committed_golden_file_is_reproducible(tmp_path):
         again_manifest["values_sha256"] == manifest["values_sha256"]
 
 
-def test_a_perturbed_golden_file_reports_each_class(tmp_path):
+def test_a_perturbed_golden_file_reports_each_class(tmp_path, request):
     """Record kl_div and l1_loss in float64, perturb the file, and check each class is found."""
+    if request.config.parity_impl != "torch":
+        pytest.skip(f"the classes are checked on torch's outputs; under test: {request.config.parity_impl}")
     records = [BY_NAME["kl_div"], BY_NAME["l1_loss"]]
     outputs, seeds = record_outputs(records, "cpu", ["float64"])
     save_golden(tmp_path / "golden.npz", outputs, seeds, "cpu")

@@ -54,3 +54,9 @@ def test_reference_gets_the_rounded_values_torch_received():
     run_case(spy, case, "bfloat16", "cpu")
     np.testing.assert_array_equal(seen["x"], torch.tensor([0.1, 1 / 3]).bfloat16().double().numpy())
     assert seen["x"].dtype == np.float64
+
+
+def test_matching_infinities_are_measured_as_zero_even_without_atol():
+    measured = compare(torch.tensor([float("inf"), 1.0], dtype=torch.float64), np.array([np.inf, 1.0]),
+                       torch.float64, Tolerance(rtol=1e-6, atol=0.0, source="test"), "case")
+    assert measured == {"abs": 0.0, "rel": 0.0, "fraction": 0.0}

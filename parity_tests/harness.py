@@ -39,9 +39,11 @@ class Tolerance:
     rtol: float
     atol: float
     source: str  # which table entry applied, e.g. "default float16" or an override's id
+    normwise: bool = False  # atol counts in units of the largest |expected| (gradients in low precision)
 
     def allowed(self, expected):
-        return self.atol + self.rtol * np.abs(expected)
+        scale = (float(np.max(np.abs(expected), initial=0.0)) or 1.0) if self.normwise else 1.0
+        return self.atol * scale + self.rtol * np.abs(expected)
 
 
 def measurement(abs_err, rel_err, fraction):
@@ -103,12 +105,52 @@ def run_torch(record, case, dtype, device):
     return record.torch_fn(*torch_call[0], **torch_call[1]), torch_call, numpy_call
 
 
+def reference_arguments(torch_call, numpy_call):
+    """(args, kwargs) for the reference: exactly the values torch received, in float64."""
+    (torch_args, torch_kwargs), (args, kwargs) = torch_call, numpy_call
+    return (list(map(to_numpy, torch_args, args)),
+            {key: to_numpy(torch_kwargs[key], kwargs[key]) for key in kwargs})
+
+
 def run_reference(record, torch_call, numpy_call):
     """The reference in float64 on exactly the values torch received."""
-    (torch_args, torch_kwargs), (args, kwargs) = torch_call, numpy_call
-    expected = record.reference(*map(to_numpy, torch_args, args),
-                                **{key: to_numpy(torch_kwargs[key], kwargs[key]) for key in kwargs})
-    return np.asarray(expected, dtype=np.float64)
+    args, kwargs = reference_arguments(torch_call, numpy_call)
+    return np.asarray(record.reference(*args, **kwargs), dtype=np.float64)
+
+
+def upstream_gradient(shape, seed, with_zeros=False):
+    """The gradient flowing into the loss's output: a non-unit scalar (0.7) for a reduced loss,
+    else values of both signs and sizes 0.5 to 2; with_zeros sets every other element (or the
+    scalar) to 0."""
+    if shape == ():
+        return np.array(0.0 if with_zeros else 0.7)
+    rng = np.random.default_rng(seed)
+    values = rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+    if with_zeros:
+        values.reshape(-1)[::2] = 0.0
+    return values
+
+
+def run_backward(record, case, dtype, device, with_zeros=False):
+    """torch autograd's gradients and the reference's, for each argument the record says torch
+    differentiates (and the case passes as a floating tensor): {name: (torch's gradient or None
+    where torch gave none, the reference's in float64)}. Both get the same upstream gradient,
+    rounded to the output's dtype."""
+    torch_call, numpy_call = torch_arguments(case, dtype, device)
+    args, kwargs = torch_call
+    bound = {**dict(zip(inspect.signature(record.reference).parameters, args)), **kwargs}
+    names = [name for name in record.differentiable
+             if isinstance(bound.get(name), torch.Tensor) and bound[name].is_floating_point()]
+    for name in names:
+        bound[name].requires_grad_()
+    output = record.torch_fn(*args, **kwargs)
+    upstream = torch.from_numpy(upstream_gradient(tuple(output.shape), case.seed + 1, with_zeros))
+    upstream = upstream.to(device=output.device, dtype=output.dtype)
+    gradients = torch.autograd.grad(output, [bound[name] for name in names], upstream, allow_unused=True)
+    numpy_args, numpy_kwargs = reference_arguments(torch_call, numpy_call)
+    expected = record.gradient(upstream.double().cpu().numpy(), *numpy_args, **numpy_kwargs)
+    return {name: (gradient, np.asarray(expected[name], dtype=np.float64))
+            for name, gradient in zip(names, gradients)}
 
 
 def run_case(record, case, dtype, device):

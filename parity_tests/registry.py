@@ -94,6 +94,8 @@ class LossRecord:
     keyword_since: dict = field(default_factory=dict)  # keyword -> the torch version it appeared in
     requires: str = ""  # why torch_fn may be None, e.g. "torchvision is not installed"
     tolerances: tuple = ()  # overrides as in fixtures/tolerances.json, without "loss"; checked first
+    gradient: Any = None  # reference gradient(grad_output, *args, **kwargs) -> {argument: gradient}
+    differentiable: tuple = ()  # the arguments torch differentiates, by name (e.g. input, target)
     sizes: dict = field(default_factory=dict)  # benchmark size name -> dims for build (default: derived)
     bench_keywords: dict = field(default_factory=dict)  # non-default keywords of the benchmark calls
 

@@ -20,27 +20,29 @@ TOLERANCES = load("tolerances.json")
 LEDGER = load("known_divergences.json")["entries"]
 
 
-def tolerance_for(loss, device, dtype, case_name):
-    """The first override whose loss, device, dtype and case patterns (one or a list each) all
-    match, the record's own overrides first, else the dtype's default (torch.testing's)."""
-    for case_pattern, tolerance in overrides_for(loss, device, dtype):
+def tolerance_for(loss, device, dtype, case_name, kind="value"):
+    """The first override of this kind ("value" or "gradient") whose loss, device, dtype and case
+    patterns (one or a list each) all match, the record's own overrides first, else the dtype's
+    default for the kind (torch.testing's for values; measured ones for gradients)."""
+    for case_pattern, tolerance in overrides_for(loss, device, dtype, kind):
         if case_pattern.match(case_name):
             return tolerance
-    default = TOLERANCES["defaults"][dtype]
-    return Tolerance(default["rtol"], default["atol"], f"default {dtype}")
+    default = TOLERANCES["defaults" if kind == "value" else "gradient_defaults"][dtype]
+    return Tolerance(default["rtol"], default["atol"], f"default {dtype}" + ("" if kind == "value" else " gradient"),
+                     default.get("normwise", False))
 
 
 @functools.lru_cache(maxsize=None)
-def overrides_for(loss, device, dtype):
-    """(compiled case pattern, Tolerance) of the overrides matching a loss, device and dtype, in
-    order: looked up once per loss x device x dtype, not once per case."""
+def overrides_for(loss, device, dtype, kind="value"):
+    """(compiled case pattern, Tolerance) of the overrides of this kind matching a loss, device
+    and dtype, in order: looked up once per loss x device x dtype, not once per case."""
     record = BY_NAME.get(loss)
     own = [{**override, "loss": loss} for override in (record.tolerances if record else ())]
     return [(re.compile("|".join(fnmatch.translate(p) for p in as_list(override.get("case", "*")))),
-             Tolerance(override["rtol"], override["atol"], override["id"]))
-            for override in own + TOLERANCES["overrides"]
-            if all(any(fnmatch.fnmatchcase(value, pattern) for pattern in as_list(override.get(key, "*")))
-                   for key, value in (("loss", loss), ("device", device), ("dtype", dtype)))]
+             Tolerance(override["rtol"], override["atol"], override["id"], override.get("normwise", False)))
+            for override in own + TOLERANCES["overrides"] if override.get("kind", "value") == kind
+            and all(any(fnmatch.fnmatchcase(value, pattern) for pattern in as_list(override.get(key, "*")))
+                    for key, value in (("loss", loss), ("device", device), ("dtype", dtype)))]
 
 
 def as_list(pattern_or_patterns):

@@ -3,36 +3,17 @@
 One test item per loss x device x dtype runs all of its cases: pytest's own cost of an item
 (about 1.5 ms) would otherwise be several times the cost of a case. A failing item lists every
 failing case, the first ones in full, each with the command that reruns it alone (--case)."""
-import fnmatch
-import time
-
 import pytest
 
 from .harness import (ABSENT_DEVICE_REASONS, ParityMismatch, compare, describe_call, expected_dtype,
-                      present_devices, run_case, selected_cases, skip_if_unavailable, to_torch)
-from .measured_table import parity_row
+                      present_devices, run_case, skip_if_unavailable, to_torch)
+from .items import ItemReport, item_params
 from .records import RECORDS
-from .tables import divergences_for, parity_id, tolerance_for
-
-SHOWN_IN_FULL = 3  # failing cases whose whole message a failing item shows
-
-
-def parity_params(config):
-    """(record, device, dtype, cases) for every supported combination the options select; the
-    cases that this torch cannot run (a newer feature, a missing function) form an item of their
-    own, skipped with the reason."""
-    groups = {}
-    for record, case, device, dtype, why in selected_cases(RECORDS, config.parity_devices, config.parity_dtypes):
-        if not config.parity_cases or any(fnmatch.fnmatchcase(case.name, p) for p in config.parity_cases):
-            groups.setdefault((record.name, device, dtype, why), (record, []))[1].append(case)
-    return [pytest.param(record, device, dtype, cases, id=f"{name}-{device}-{dtype}" + ("-skipped" if why else ""),
-                         marks=[pytest.mark.skip(reason=why)] if why else [])
-            for (name, device, dtype, why), (record, cases) in groups.items()]
-
+from .tables import parity_id, tolerance_for
 
 def pytest_generate_tests(metafunc):
     if metafunc.function.__name__ == "test_parity":
-        metafunc.parametrize("record, device, dtype, cases", parity_params(metafunc.config))
+        metafunc.parametrize("record, device, dtype, cases", item_params(metafunc.config, RECORDS))
     elif metafunc.function.__name__ == "test_requested_device_is_present":
         from conftest import requested
         metafunc.parametrize("device", requested(metafunc.config, "--device"))
@@ -64,40 +45,14 @@ def check_case(record, case, device, dtype, tolerance, nodeid):
 
 
 def test_parity(record, device, dtype, cases, request):
-    """Each case against the reference. A case in the ledger of known torch divergences must
-    still diverge (a mismatch, not an error), unless its entry says torch's value is arbitrary
-    (strict: false); the ledger applies to torch only, not to an --impl module."""
-    ledger_applies = request.config.parity_impl == "torch"
-    rows, problems, started = {}, [], time.perf_counter()
+    """Each case against the reference; the ledger of known torch divergences applies (items.py)."""
+    report = ItemReport(request)
     for case in cases:
-        case_id = parity_id(record.name, device, dtype, case.name)
         tolerance = tolerance_for(record.name, device, dtype, case.name)
         outcome, measured, message = check_case(record, case, device, dtype, tolerance, request.node.nodeid)
-        known = divergences_for(case_id) if ledger_applies else []
-        row = rows.setdefault(tolerance.source, parity_row(record.name, device, dtype, tolerance))
-        row["cases"] += 1
-        row["ids"].append(case_id)
-        if known and outcome == "mismatch":
-            row["xfailed"] += 1
-            continue
-        if outcome == "passed" and any(entry.get("strict", True) for entry in known):
-            message = (f"torch now agrees with the reference on a known divergence "
-                       f"({', '.join(entry['id'] for entry in known)}): update fixtures/known_divergences.json"
-                       f"\n  rerun: pytest '{request.node.nodeid}' --case '{case.name}'")
-        if message is not None:
-            row["failed"] += 1
-            problems.append((case.name, message))
-        measured = measured or {"abs": float("inf"), "rel": float("inf"), "fraction": float("inf")}
-        for key in ("abs", "rel", "fraction"):
-            row[key] = max(row[key], measured[key])
-    for row in rows.values():
-        request.node.user_properties.append(("parity", row))
-    request.node.user_properties.append(("parity_seconds", (len(cases), time.perf_counter() - started)))
-    if problems:
-        shown = "\n\n".join(message for _, message in problems[:SHOWN_IN_FULL])
-        pytest.fail(f"{len(problems)} of {len(cases)} cases of {record.name} on {device} in {dtype} failed; "
-                    f"the first {min(len(problems), SHOWN_IN_FULL)} in full:\n\n{shown}\n\nall failing cases: "
-                    + ", ".join(name for name, _ in problems), pytrace=False)
+        report.add(parity_id(record.name, device, dtype, case.name), case.name, record.name, device, dtype,
+                   tolerance, outcome, measured, message)
+    report.finish(len(cases), f"{record.name} on {device} in {dtype}")
 
 
 def test_requested_device_is_present(device):

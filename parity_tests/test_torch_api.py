@@ -132,9 +132,10 @@ def test_coverage_guard_list_has_no_stale_entries():
 
 
 def all_parity_ids():
-    return [parity_id(record.name, device, dtype, case.name)
-            for record in RECORDS for case in record.cases()
-            for device in ("cpu", "cuda", "mps") for dtype in (case.dtypes or record.dtypes)]
+    """Every value check's id and, for records with a reference gradient, every gradient check's."""
+    return [f"{record.name}{kind}-{device}-{dtype}-{case.name}"
+            for record in RECORDS for kind in ("", ".backward")[:2 if record.gradient else 1]
+            for case in record.cases() for device in ("cpu", "cuda", "mps") for dtype in (case.dtypes or record.dtypes)]
 
 
 @pytest.mark.parametrize("entry", LEDGER, ids=lambda entry: entry["id"])
@@ -158,7 +159,7 @@ def test_tolerance_override_says_why_and_applies_somewhere(override):
     assert len(override.get("reason", "")) > 40, f"{override['id']}: say why, with the measurement"
     ids = [(record.name, device, dtype, case.name) for record in RECORDS for case in record.cases()
            for device in ("cpu", "cuda") for dtype in (case.dtypes or record.dtypes)]
-    assert any(tolerance_for(*key).source == override["id"] for key in ids), \
+    assert any(tolerance_for(*key, kind=override.get("kind", "value")).source == override["id"] for key in ids), \
         f"{override['id']} applies to no case: remove it or fix its patterns"
 
 

@@ -46,6 +46,15 @@ def softmax(input, dim=None, dtype=None):
     return (exp / exp.sum(axis=axis, keepdims=True)).reshape(np.shape(input))
 
 
+def softmax_backward(grad_output, input, dim=None, dtype=None):
+    """d/dx_i = y_i (g_i - sum_j g_j y_j), y = softmax(x) along dim."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the forward warned about an implicit dim already
+        y, axis = _prepare(softmax(input, dim, dtype), dim, None, "softmax")
+    g = np.asarray(grad_output, dtype=np.float64).reshape(y.shape)
+    return {"input": (y * (g - (g * y).sum(axis=axis, keepdims=True))).reshape(np.shape(input))}
+
+
 def log_softmax(input, dim=None, dtype=None):
     """log_softmax(x)_i = (x_i - m) - log(sum_j exp(x_j - m)), with m = max_j x_j along `dim`."""
     x, axis = _prepare(input, dim, dtype, "log_softmax")
@@ -53,6 +62,15 @@ def log_softmax(input, dim=None, dtype=None):
     with np.errstate(divide="ignore"):  # an empty axis sums to 0; its result is empty anyway
         log_sum = np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return (shifted - log_sum).reshape(np.shape(input))
+
+
+def log_softmax_backward(grad_output, input, dim=None, dtype=None):
+    """d/dx_i = g_i - softmax(x)_i sum_j g_j along dim."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        y, axis = _prepare(log_softmax(input, dim, dtype), dim, None, "log_softmax")
+    g = np.asarray(grad_output, dtype=np.float64).reshape(y.shape)
+    return {"input": (g - np.exp(y) * g.sum(axis=axis, keepdims=True)).reshape(np.shape(input))}
 
 
 def sigmoid(input):
@@ -64,6 +82,17 @@ def sigmoid(input):
     return map_blocks(formula, np.asarray(input))
 
 
+def sigmoid_backward(grad_output, input):
+    """d/dx = g s (1 - s), s = sigmoid(x)."""
+    s = sigmoid(input)
+    return {"input": np.asarray(grad_output) * s * (1 - s)}
+
+
 def logsigmoid(input):
     """logsigmoid(x) = log(1 / (1 + exp(-x))) = min(x, 0) - log1p(exp(-|x|))."""
     return np.asarray(map_blocks(lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))), np.asarray(input)))
+
+
+def logsigmoid_backward(grad_output, input):
+    """d/dx = g sigmoid(-x) = g (1 - sigmoid(x))."""
+    return {"input": np.asarray(grad_output) * sigmoid(-np.asarray(input))}

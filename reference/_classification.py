@@ -1,7 +1,9 @@
 """Classification losses: nll_loss, cross_entropy and the binary/multi-label sigmoid losses."""
+import math
+
 import numpy as np
 
-from ._activations import log_softmax
+from ._activations import log_softmax, sigmoid
 from ._reduction import (
     broadcast_weight,
     check_same_shape,
@@ -9,6 +11,7 @@ from ._reduction import (
     reduce_elementwise,
     reduce_loss,
     resolve_reduction,
+    upstream_per_element,
 )
 
 
@@ -58,16 +61,28 @@ def _target_weight(class_weight, target, kept):
     return np.where(kept, class_weight[np.where(kept, target, 0)], 0)
 
 
-def _take_class(input, target):
-    """input[n, target[n, d...], d...]: the entry of each sample's target class, taken from the
-    flattened input at (n * C + y) * D + d, D the number of positions d (7x faster than
-    take_along_axis on an (N, C, H, W) input)."""
-    if input.ndim == 1:
-        return input[target]
-    batch, num_classes = input.shape[:2]
-    positions = int(np.prod(input.shape[2:], dtype=np.int64))
+def _class_positions(shape, target):
+    """Where input[n, target[n, d...], d...] lies in the flattened input: (n * C + y) * D + d,
+    D the number of positions d (for a (C,) input: y itself)."""
+    if len(shape) == 1:
+        return target
+    batch, num_classes = shape[:2]
+    positions = math.prod(shape[2:])
     index = (np.arange(batch)[:, None] * num_classes + target.reshape(batch, positions)) * positions
-    return np.take(input.reshape(-1), index + np.arange(positions)).reshape(target.shape)
+    return (index + np.arange(positions)).reshape(target.shape)
+
+
+def _take_class(input, target):
+    """input[n, target[n, d...], d...]: the entry of each sample's target class (a linear-index
+    gather: 7x faster than take_along_axis on an (N, C, H, W) input)."""
+    return np.take(input.reshape(-1), _class_positions(input.shape, target))
+
+
+def _scatter_class(shape, target, values):
+    """An array of `shape`, zero except values at [n, target[n, d...], d...]."""
+    out = np.zeros(math.prod(shape))
+    np.add.at(out, _class_positions(shape, target).reshape(-1), np.reshape(values, -1))
+    return out.reshape(shape)
 
 
 def _logsumexp(input, axis):
@@ -93,6 +108,20 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     target_weight = _target_weight(weight, target, kept).astype(input.dtype)
     loss = np.where(kept, -target_weight * _take_class(input, target), 0).astype(input.dtype)
     return reduce_loss(loss, reduction, denominator=target_weight.sum())
+
+
+def nll_loss_backward(grad_output, input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                      reduction="mean"):
+    """d/dx[n, c] = -g_n w[y_n] [c = y_n] [y_n != ignore_index], g_n divided by the weighted
+    mean's denominator for 'mean'; an ignored target gets 0."""
+    reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
+    input, target = np.asarray(input), np.asarray(target)
+    target, kept = _check_class_indices(input, target, ignore_index)
+    target_weight = _target_weight(_check_class_weight(weight, input.shape[_class_axis(input)], np.float64),
+                                   target, kept)
+    g = upstream_per_element(grad_output, reduction, target.shape, target_weight.sum())
+    with np.errstate(invalid="ignore"):  # every target ignored: inf * 0 where kept is False
+        return {"input": _scatter_class(input.shape, target, np.where(kept, -g * target_weight, 0))}
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -146,6 +175,39 @@ def _cross_entropy_probabilities(input, target, weight, ignore_index, reduction,
     smoothed = target * (1 - label_smoothing) + label_smoothing / num_classes
     loss = -(log_softmax(input, axis) * smoothed * weight.reshape(weight_shape)).sum(axis=axis)
     return reduce_loss(loss.astype(input.dtype), reduction, denominator=input.size // max(num_classes, 1))
+
+
+def cross_entropy_backward(grad_output, input, target, weight=None, size_average=None, ignore_index=-100,
+                           reduce=None, reduction="mean", label_smoothing=0.0):
+    """With p = softmax(x) over the classes, smoothing e and W = sum_c w_c:
+    - indices: d/dx[n, c] = g_n [y_n kept] ((1 - e) w[y_n] (p_c - [c = y_n]) + e / C (W p_c - w_c));
+    - probabilities, q = (1 - e) t + e / C: d/dx[n, c] = g_n (p_c sum_k w_k q_k - w_c q_c) and
+      d/dt[n, c] = -g_n (1 - e) w_c log p_c.
+    g_n is the upstream gradient, divided by the forward's 'mean' denominator."""
+    reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
+    input, target = np.asarray(input, dtype=np.float64), np.asarray(target)
+    axis = _class_axis(input)
+    num_classes = input.shape[axis]
+    weight = _check_class_weight(weight, num_classes, np.float64)
+    along_classes = [1] * input.ndim
+    along_classes[axis] = num_classes
+    w = weight.reshape(along_classes)
+    log_p = log_softmax(input, axis)
+    p = np.exp(log_p)
+    if input.ndim >= 1 and target.shape == input.shape:
+        q = target * (1 - label_smoothing) + label_smoothing / num_classes
+        g = np.expand_dims(upstream_per_element(grad_output, reduction, np.sum(p, axis=axis).shape,
+                                                input.size // max(num_classes, 1)), axis)
+        return {"input": g * (p * (w * q).sum(axis=axis, keepdims=True) - w * q),
+                "target": -g * (1 - label_smoothing) * w * log_p}
+    target, kept = _check_class_indices(input, target, ignore_index)
+    target_weight = _target_weight(weight, target, kept)
+    g = np.where(kept, upstream_per_element(grad_output, reduction, target.shape, target_weight.sum()), 0)
+    scaled = (1 - label_smoothing) * g * target_weight
+    gradient = np.expand_dims(scaled, axis) * p - _scatter_class(input.shape, target, scaled)
+    if label_smoothing > 0:
+        gradient += label_smoothing / num_classes * np.expand_dims(g, axis) * (weight.sum() * p - w)
+    return {"input": gradient}
 
 
 def _sigmoid_cross_entropy(logits, target, pos_weight=None):
@@ -203,6 +265,21 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         unweighted = _sigmoid_cross_entropy(x, y, named.get("pos_weight"))
         return (named["weight"] * unweighted).astype(x.dtype, copy=False) if "weight" in named else unweighted
     return reduce_elementwise(loss, (input, target, *given.values()), reduction)
+
+
+def binary_cross_entropy_with_logits_backward(grad_output, input, target, weight=None, size_average=None,
+                                              reduce=None, reduction="mean", pos_weight=None):
+    """With sp(z) = log(1 + exp(z)) and s = sigmoid:
+    d/dx = g w (-p y s(-x) + (1 - y) s(x)), d/dy = g w (p sp(-x) - sp(x))."""
+    reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
+    x, y = np.asarray(input, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    p = 1.0 if pos_weight is None else broadcast_weight(pos_weight, x.shape, name="pos_weight")
+    g = upstream_per_element(grad_output, reduction, x.shape)
+    if weight is not None:
+        g = g * broadcast_weight(weight, x.shape)
+    softplus = lambda z: np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+    return {"input": g * (-p * y * sigmoid(-x) + (1 - y) * sigmoid(x)),
+            "target": g * (p * softplus(-x) - softplus(x))}
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,

@@ -2,8 +2,16 @@
 multilabel_margin, cosine_embedding, triplet_margin and triplet_margin_with_distance."""
 import numpy as np
 
+from ._activations import sigmoid
 from ._classification import _check_class_indices, _take_class
-from ._reduction import check_reduction, reduce_elementwise, reduce_loss, resolve_reduction
+from ._reduction import (
+    check_reduction,
+    reduce_elementwise,
+    reduce_loss,
+    resolve_reduction,
+    unbroadcast,
+    upstream_per_element,
+)
 
 # torch's EPSILON for cosine_embedding_loss, added to each squared norm
 SQUARED_NORM_EPSILON = 1e-12
@@ -19,6 +27,16 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
         (input, target), reduction)
 
 
+def hinge_embedding_loss_backward(grad_output, input, target, margin=1.0, size_average=None, reduce=None,
+                                  reduction="mean"):
+    """d/dx = g ([y != -1] - [y != 1] [margin - x >= 0]): torch clamps with clamp_min, whose
+    gradient passes at the kink margin - x = 0."""
+    reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
+    x, y = np.broadcast_arrays(np.asarray(input), np.asarray(target))
+    slope = (y != -1).astype(np.float64) - ((y != 1) & (margin - x >= 0))
+    return {"input": unbroadcast(upstream_per_element(grad_output, reduction, x.shape) * slope, np.shape(input))}
+
+
 def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
     """l_n = max(0, -y_n (x1_n - x2_n) + margin), the three arguments broadcast together
     (they must have the same number of dimensions, as torch requires)."""
@@ -31,6 +49,18 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
                               np.broadcast_arrays(input1, input2, target), reduction)
 
 
+def margin_ranking_loss_backward(grad_output, input1, input2, target, margin=0, size_average=None, reduce=None,
+                                 reduction="mean"):
+    """With z = margin - y (x1 - x2) and a = g [z >= 0] (torch's clamp_min passes the kink):
+    d/dx1 = -a y, d/dx2 = a y, d/dy = -a (x1 - x2)."""
+    reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
+    x1, x2, y = (np.asarray(a) for a in (input1, input2, target))
+    b1, b2, by = np.broadcast_arrays(x1, x2, y)
+    active = upstream_per_element(grad_output, reduction, b1.shape) * (margin - by * (b1 - b2) >= 0)
+    return {"input1": unbroadcast(-active * by, x1.shape), "input2": unbroadcast(active * by, x2.shape),
+            "target": unbroadcast(-active * (b1 - b2), y.shape)}
+
+
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """l_n = log(1 + exp(-y_n x_n)), computed as max(z, 0) + log1p(exp(-|z|)) with z = -y x,
     so it stays finite where exp(z) overflows; 'mean' averages over every element."""
@@ -39,6 +69,14 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
         margin = -y * x
         return (np.maximum(margin, 0) + np.log1p(np.exp(-np.abs(margin)))).astype(x.dtype, copy=False)
     return reduce_elementwise(loss, np.broadcast_arrays(np.asarray(input), np.asarray(target)), reduction)
+
+
+def soft_margin_loss_backward(grad_output, input, target, size_average=None, reduce=None, reduction="mean"):
+    """d/dx = -g y sigmoid(-y x)."""
+    reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
+    x, y = np.broadcast_arrays(np.asarray(input), np.asarray(target))
+    slope = -y * sigmoid(-y * x)
+    return {"input": unbroadcast(upstream_per_element(grad_output, reduction, x.shape) * slope, np.shape(input))}
 
 
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,

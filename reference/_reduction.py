@@ -1,4 +1,5 @@
 """Reductions and argument checks shared by every loss family."""
+import math
 import warnings
 
 import numpy as np
@@ -30,10 +31,11 @@ def legacy_get_string(size_average, reduce, emit_warning=True):
     return reduction
 
 
-def resolve_reduction(size_average, reduce, reduction, allowed=REDUCTIONS):
-    """The reduction torch uses: the legacy flags win when either is given."""
+def resolve_reduction(size_average, reduce, reduction, allowed=REDUCTIONS, warn=True):
+    """The reduction torch uses: the legacy flags win when either is given (with torch's
+    deprecation warning unless warn=False, as for a gradient after its forward warned)."""
     if size_average is not None or reduce is not None:
-        reduction = legacy_get_string(size_average, reduce)
+        reduction = legacy_get_string(size_average, reduce, emit_warning=warn)
     check_reduction(reduction, allowed)
     return reduction
 
@@ -74,6 +76,27 @@ def reduce_elementwise(formula, arrays, reduction, denominator=None):
         return np.asarray(total)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.asarray(total / np.asarray(arrays[0].size if denominator is None else denominator, dtype=dtype))
+
+
+def upstream_per_element(grad_output, reduction, shape, denominator=None):
+    """The gradient reaching each element of an unreduced loss of `shape`: grad_output itself
+    for 'none', broadcast for 'sum', and divided by the mean's denominator (default: the number
+    of elements) for 'mean'."""
+    grad_output = np.asarray(grad_output, dtype=np.float64)
+    if reduction == "none":
+        return np.broadcast_to(grad_output, shape)
+    if reduction == "mean":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            grad_output = grad_output / (math.prod(shape) if denominator is None else denominator)
+    return np.broadcast_to(grad_output, shape)
+
+
+def unbroadcast(gradient, shape):
+    """A gradient summed over the dimensions broadcasting added, back to `shape`."""
+    extra = gradient.ndim - len(shape)
+    summed = gradient.sum(axis=tuple(range(extra))) if extra else gradient
+    kept = tuple(i for i, size in enumerate(shape) if size == 1 and summed.shape[i] != 1)
+    return summed.sum(axis=kept, keepdims=True) if kept else summed
 
 
 def check_same_shape(input, target, name="target"):

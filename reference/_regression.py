@@ -4,7 +4,14 @@ import warnings
 
 import numpy as np
 
-from ._reduction import check_reduction, reduce_elementwise, reduce_loss, resolve_reduction
+from ._reduction import (
+    check_reduction,
+    reduce_elementwise,
+    reduce_loss,
+    resolve_reduction,
+    unbroadcast,
+    upstream_per_element,
+)
 
 
 def _broadcast_target(input, target):
@@ -40,6 +47,19 @@ def _reduce_distance(loss_of_difference, input, target, weight, reduction, mean_
                               denominator=weight.sum() if mean_over_weights else None)
 
 
+def _distance_backward(derivative, grad_output, input, target, weight, reduction, mean_over_weights):
+    """Gradients of reduce(w * loss(x - y)): g_n w_n loss'(x_n - y_n) for the input and its
+    negative for the target, each summed back over the dimensions broadcasting added; g_n is the
+    upstream gradient reaching element n (see upstream_per_element)."""
+    input, target = np.asarray(input), np.asarray(target)
+    difference = np.subtract(*np.broadcast_arrays(input, target))
+    denominator = np.sum(weight) if weight is not None and mean_over_weights else None
+    slope = upstream_per_element(grad_output, reduction, difference.shape, denominator) * derivative(difference)
+    if weight is not None:
+        slope = slope * np.asarray(weight)
+    return {"input": unbroadcast(slope, input.shape), "target": unbroadcast(-slope, target.shape)}
+
+
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """l_n = w_n * |x_n - y_n|; 'mean' is sum(w * l) / sum(w) with a weight, else the mean.
 
@@ -49,10 +69,22 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     return _reduce_distance(np.abs, input, target, weight, reduction, True)
 
 
+def l1_loss_backward(grad_output, input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """d/dx = g w sign(x - y), with torch's sign(0) = 0 at the kink; d/dy = -d/dx."""
+    reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
+    return _distance_backward(np.sign, grad_output, input, target, weight, reduction, True)
+
+
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """l_n = w_n * (x_n - y_n)^2; 'mean' is sum(w * l) / sum(w) with a weight, else the mean."""
     reduction = resolve_reduction(size_average, reduce, reduction)
     return _reduce_distance(np.square, input, target, weight, reduction, True)
+
+
+def mse_loss_backward(grad_output, input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """d/dx = 2 g w (x - y); d/dy = -d/dx."""
+    reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
+    return _distance_backward(lambda d: 2 * d, grad_output, input, target, weight, reduction, True)
 
 
 def _huber_of_distance(distance, delta):
@@ -76,6 +108,15 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
                             reduction, True)
 
 
+def smooth_l1_loss_backward(grad_output, input, target, size_average=None, reduce=None, reduction="mean",
+                            beta=1.0):
+    """d/dx = g clip(d / beta, -1, 1) with d = x - y (continuous at |d| = beta; sign(d) when
+    beta = 0, as torch takes l1's gradient there); d/dy = -d/dx."""
+    reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
+    slope = np.sign if beta == 0 else (lambda d: np.clip(d / beta, -1, 1))
+    return _distance_backward(slope, grad_output, input, target, None, reduction, True)
+
+
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """With d = |x - y|: l = 0.5 d^2 if d <= delta, else delta (d - 0.5 delta); times w_n.
 
@@ -87,6 +128,13 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
         raise ValueError(f"delta: expected a positive value, got {delta}")
     return _reduce_distance(lambda d: _huber_of_distance(np.abs(d), delta), input, target, weight,
                             reduction, False)
+
+
+def huber_loss_backward(grad_output, input, target, reduction="mean", delta=1.0, weight=None):
+    """d/dx = g w clip(x - y, -delta, delta) (continuous at |d| = delta); d/dy = -d/dx; a
+    weighted 'mean' divides by the number of elements."""
+    return _distance_backward(lambda d: np.clip(d, -delta, delta), grad_output, input, target, weight,
+                              reduction, False)
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
@@ -116,6 +164,27 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if reduction == "batchmean":
         return reduce_loss(loss, "mean", denominator=input.shape[0] if input.ndim else 1)
     return reduce_loss(loss, reduction)
+
+
+def kl_div_backward(grad_output, input, target, size_average=None, reduce=None, reduction="mean",
+                    log_target=False):
+    """d/dx = -g y and d/dy = g (log y + 1 - x); with log_target, d/dx = -g exp(y) and
+    d/dy = g exp(y) (y - x + 1). 'batchmean' divides g by the batch size. At a zero target
+    (not log_target) d/dy is nan, as torch gives it (its y (log y - x) differentiates to
+    log 0 + 0 / 0); the one-sided derivative there is -inf."""
+    reduction = resolve_reduction(size_average, reduce, reduction, allowed=("none", "batchmean", "sum", "mean"),
+                                  warn=False)
+    input, target = np.asarray(input), np.asarray(target)
+    x, y = np.broadcast_arrays(input, target)
+    denominator = (input.shape[0] if input.ndim else 1) if reduction == "batchmean" else None
+    g = upstream_per_element(grad_output, "mean" if reduction == "batchmean" else reduction, x.shape, denominator)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if log_target:
+            probability = np.exp(y)
+            d_input, d_target = -g * probability, g * probability * (y - x + 1)
+        else:
+            d_input, d_target = -g * y, np.where(y == 0, np.nan, g * (np.log(y) + 1 - x))
+    return {"input": unbroadcast(d_input, input.shape), "target": unbroadcast(d_target, target.shape)}
 
 
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,

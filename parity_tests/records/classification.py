@@ -271,7 +271,7 @@ def build_linear_cross_entropy(rng, dims, variant, kwargs):
 
 RECORDS = [
     LossRecord(
-        name="softmax", sizes=inputs.ELEMENTWISE_SIZES, bench_keywords={"dim": 1}, reference=reference.softmax, torch_fn=F.softmax,
+        name="softmax", gradient=reference._activations.softmax_backward, differentiable=('input',), sizes=inputs.ELEMENTWISE_SIZES, bench_keywords={"dim": 1}, reference=reference.softmax, torch_fn=F.softmax,
         build=build_activation, shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"dim": [None, 0, 1, -1], "dtype": [None, np.float64]},
         edge_cases=lambda: activation_edge_cases("softmax", {"dim": 0}),
@@ -281,7 +281,7 @@ RECORDS = [
         untested_keywords={"_stacklevel": "private: where torch's warning points"},
     ),
     LossRecord(
-        name="log_softmax", sizes=inputs.ELEMENTWISE_SIZES, bench_keywords={"dim": 1}, reference=reference.log_softmax, torch_fn=F.log_softmax,
+        name="log_softmax", gradient=reference._activations.log_softmax_backward, differentiable=('input',), sizes=inputs.ELEMENTWISE_SIZES, bench_keywords={"dim": 1}, reference=reference.log_softmax, torch_fn=F.log_softmax,
         build=build_activation, shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"dim": [None, 0, 1, -1], "dtype": [None, np.float64]},
         edge_cases=lambda: activation_edge_cases("log_softmax", {"dim": 0}),
@@ -291,19 +291,19 @@ RECORDS = [
         untested_keywords={"_stacklevel": "private: where torch's warning points"},
     ),
     LossRecord(
-        name="sigmoid", sizes=inputs.ELEMENTWISE_SIZES, reference=reference.sigmoid, torch_fn=F.sigmoid,
+        name="sigmoid", gradient=reference._activations.sigmoid_backward, differentiable=('input',), sizes=inputs.ELEMENTWISE_SIZES, reference=reference.sigmoid, torch_fn=F.sigmoid,
         build=build_elementwise, shapes=ELEMENTWISE_SHAPES, keyword_grid={},
         edge_cases=lambda: activation_edge_cases("sigmoid", {}),
         module=nn.Sigmoid, random_dims=inputs.any_dims(),
     ),
     LossRecord(
-        name="logsigmoid", sizes=inputs.ELEMENTWISE_SIZES, reference=reference.logsigmoid, torch_fn=F.logsigmoid,
+        name="logsigmoid", gradient=reference._activations.logsigmoid_backward, differentiable=('input',), sizes=inputs.ELEMENTWISE_SIZES, reference=reference.logsigmoid, torch_fn=F.logsigmoid,
         build=build_elementwise, shapes=ELEMENTWISE_SHAPES, keyword_grid={},
         edge_cases=lambda: activation_edge_cases("logsigmoid", {}),
         module=nn.LogSigmoid, random_dims=inputs.any_dims(),
     ),
     LossRecord(
-        name="nll_loss", sizes=inputs.CLASS_SIZES, reference=reference.nll_loss, torch_fn=F.nll_loss,
+        name="nll_loss", gradient=reference._classification.nll_loss_backward, differentiable=('input',), sizes=inputs.CLASS_SIZES, reference=reference.nll_loss, torch_fn=F.nll_loss,
         build=build_nll, shapes=CLASS_SHAPES,
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1], "reduction": REDUCTION},
         edge_cases=lambda: [case for case in class_index_edge_cases() if case.loss == "nll_loss"]
@@ -315,7 +315,7 @@ RECORDS = [
         untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="cross_entropy", sizes=inputs.SEGMENTATION_SIZES, reference=reference.cross_entropy, torch_fn=F.cross_entropy,
+        name="cross_entropy", gradient=reference._classification.cross_entropy_backward, differentiable=('input', 'target'), sizes=inputs.SEGMENTATION_SIZES, reference=reference.cross_entropy, torch_fn=F.cross_entropy,
         build=build_cross_entropy, shapes=CLASS_SHAPES, variants=("index", "probs"),
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1],
                       "label_smoothing": [0.0, 0.1], "reduction": REDUCTION},
@@ -358,7 +358,7 @@ RECORDS = [
         untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="binary_cross_entropy_with_logits", sizes=inputs.ELEMENTWISE_SIZES, reference=reference.binary_cross_entropy_with_logits,
+        name="binary_cross_entropy_with_logits", gradient=reference._classification.binary_cross_entropy_with_logits_backward, differentiable=('input', 'target'), sizes=inputs.ELEMENTWISE_SIZES, reference=reference.binary_cross_entropy_with_logits,
         torch_fn=F.binary_cross_entropy_with_logits, build=build_bce_with_logits,
         shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"weight": [None, "per_class", "random"], "pos_weight": [None, "per_class"],

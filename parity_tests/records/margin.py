@@ -101,7 +101,7 @@ X, Y = np.arange(6.0).reshape(2, 3) / 6, np.array([1, 2])
 NONEMPTY_CLASS_DIMS = inputs.class_dims(max_extra_dims=0).filter(lambda dims: dims[0] > 0)
 RECORDS = [
     LossRecord(
-        name="hinge_embedding_loss", sizes=inputs.ELEMENTWISE_SIZES, reference=reference.hinge_embedding_loss, torch_fn=F.hinge_embedding_loss,
+        name="hinge_embedding_loss", gradient=reference._margin.hinge_embedding_loss_backward, differentiable=('input',), sizes=inputs.ELEMENTWISE_SIZES, reference=reference.hinge_embedding_loss, torch_fn=F.hinge_embedding_loss,
         build=build_hinge, shapes=ELEMENTWISE_SHAPES, variants=("", "other_targets"),
         keyword_grid={"margin": [1.0, 0.3, 2.0], "reduction": REDUCTION},
         edge_cases=lambda: _by_loss(kink_cases(), "hinge_embedding_loss")
@@ -109,7 +109,7 @@ RECORDS = [
         module=nn.HingeEmbeddingLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="margin_ranking_loss", sizes=inputs.ELEMENTWISE_SIZES, reference=reference.margin_ranking_loss, torch_fn=F.margin_ranking_loss,
+        name="margin_ranking_loss", gradient=reference._margin.margin_ranking_loss_backward, differentiable=('input1', 'input2', 'target'), sizes=inputs.ELEMENTWISE_SIZES, reference=reference.margin_ranking_loss, torch_fn=F.margin_ranking_loss,
         build=build_ranking, shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"margin": [0, 0.5], "reduction": REDUCTION},
         edge_cases=lambda: _by_loss(kink_cases(), "margin_ranking_loss")
@@ -118,7 +118,7 @@ RECORDS = [
         module=nn.MarginRankingLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="soft_margin_loss", sizes=inputs.ELEMENTWISE_SIZES, reference=reference.soft_margin_loss, torch_fn=F.soft_margin_loss,
+        name="soft_margin_loss", gradient=reference._margin.soft_margin_loss_backward, differentiable=('input',), sizes=inputs.ELEMENTWISE_SIZES, reference=reference.soft_margin_loss, torch_fn=F.soft_margin_loss,
         build=build_soft_margin, shapes=ELEMENTWISE_SHAPES, keyword_grid={"reduction": REDUCTION},
         edge_cases=lambda: soft_margin_edge_cases() + _legacy_cases("soft_margin_loss", build_soft_margin, (4, 5)),
         module=nn.SoftMarginLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,

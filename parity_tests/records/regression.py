@@ -100,6 +100,7 @@ def weighted_distance_record(name, module):
     """l1_loss and mse_loss: the same keywords, cases and checks."""
     return LossRecord(
         name=name, reference=getattr(reference, name), torch_fn=getattr(F, name), build=build_distance,
+        gradient=getattr(reference._regression, f"{name}_backward"), differentiable=("input", "target"),
         sizes=inputs.ELEMENTWISE_SIZES,
         shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"weight": [None, "random"], "reduction": REDUCTION},
@@ -113,7 +114,7 @@ RECORDS = [
     weighted_distance_record("l1_loss", nn.L1Loss),
     weighted_distance_record("mse_loss", nn.MSELoss),
     LossRecord(
-        name="smooth_l1_loss", sizes=inputs.ELEMENTWISE_SIZES, reference=reference.smooth_l1_loss, torch_fn=F.smooth_l1_loss,
+        name="smooth_l1_loss", gradient=reference._regression.smooth_l1_loss_backward, differentiable=('input', 'target'), sizes=inputs.ELEMENTWISE_SIZES, reference=reference.smooth_l1_loss, torch_fn=F.smooth_l1_loss,
         build=build_distance, shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"beta": [1.0, 0.0, 0.5, 2.5], "reduction": REDUCTION},
         edge_cases=lambda: distance_edge_cases("smooth_l1_loss", "beta")
@@ -123,7 +124,7 @@ RECORDS = [
         module=nn.SmoothL1Loss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="huber_loss", sizes=inputs.ELEMENTWISE_SIZES, reference=reference.huber_loss, torch_fn=F.huber_loss, build=build_distance,
+        name="huber_loss", gradient=reference._regression.huber_loss_backward, differentiable=('input', 'target'), sizes=inputs.ELEMENTWISE_SIZES, reference=reference.huber_loss, torch_fn=F.huber_loss, build=build_distance,
         shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"weight": [None, "random"], "delta": [1.0, 0.5, 2.5], "reduction": REDUCTION},
         edge_cases=lambda: distance_edge_cases("huber_loss", "delta"),
@@ -135,7 +136,7 @@ RECORDS = [
         module=nn.HuberLoss, random_dims=inputs.any_dims(), keyword_since=WEIGHT_SINCE,
     ),
     LossRecord(
-        name="kl_div", sizes=inputs.ELEMENTWISE_SIZES, reference=reference.kl_div, torch_fn=F.kl_div, build=build_kl_div,
+        name="kl_div", gradient=reference._regression.kl_div_backward, differentiable=('input', 'target'), sizes=inputs.ELEMENTWISE_SIZES, reference=reference.kl_div, torch_fn=F.kl_div, build=build_kl_div,
         shapes=(Shape("2d", (4, 5)), Shape("1d", (5,)), Shape("3d", (2, 3, 4)), Shape("n1", (1, 5)),
                 Shape("empty", (0, 5)), Shape("2d_strided", (4, 5), "strided"),
                 Shape("3d_permuted", (2, 3, 4), "permuted")),

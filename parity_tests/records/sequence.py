@@ -86,7 +86,7 @@ RECORDS = [
         random_dims=st.tuples(st.integers(1, 8), st.integers(1, 3), st.integers(2, 6), st.integers(0, 4)),
     ),
     LossRecord(
-        name="nll_loss_4d", sizes={"small": (2, 21, 16, 16), "large": (8, 21, 128, 128)}, reference=reference.nll_loss, torch_fn=F.nll_loss, build=build_nll,
+        name="nll_loss_4d", gradient=reference._classification.nll_loss_backward, differentiable=('input',), sizes={"small": (2, 21, 16, 16), "large": (8, 21, 128, 128)}, reference=reference.nll_loss, torch_fn=F.nll_loss, build=build_nll,
         shapes=(Shape("N2-C3-H4-W5", (2, 3, 4, 5)), Shape("N2-C3-H4-W5_permuted", (2, 3, 4, 5), "permuted")),
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1], "reduction": REDUCTION},
         module=nn.NLLLoss2d, random_dims=st.tuples(*[st.integers(1, 3)] * 4), untested_keywords={"size_average": "the nll_loss record's legacy cases",

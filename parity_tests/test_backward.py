@@ -1,0 +1,99 @@
+"""Backward parity: torch autograd's gradients against the reference's analytic gradients, on
+every case of every record with a reference gradient, in each dtype and device, and the
+reference's gradients against central finite differences in float64."""
+import inspect
+
+import numpy as np
+import pytest
+
+from .harness import ParityMismatch, compare, describe_call, run_backward, torch_arguments
+from .items import ItemReport, item_params
+from .records import RECORDS
+from .tables import tolerance_for
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.function.__name__ == "test_backward":
+        with_gradient = [record for record in RECORDS if record.gradient]
+        missing = [pytest.param(record, None, None, None, id=f"{record.name}-no-gradient", marks=pytest.mark.skip(
+            reason=f"{record.name}: no reference gradient yet (issue 8)")) for record in RECORDS if not record.gradient]
+        metafunc.parametrize("record, device, dtype, cases", item_params(metafunc.config, with_gradient) + missing)
+    elif metafunc.function.__name__ == "test_reference_gradient_matches_finite_differences":
+        metafunc.parametrize("record", [record for record in RECORDS if record.gradient], ids=lambda r: r.name)
+
+
+def backward_id(loss, device, dtype, case_name):
+    """The id a gradient check has in the ledger: loss.backward-device-dtype-case."""
+    return f"{loss}.backward-{device}-{dtype}-{case_name}"
+
+
+def test_backward(record, device, dtype, cases, request):
+    """Each case's gradients, one argument at a time, with the upstream gradient that
+    upstream_gradient gives; the item's first case also gets an upstream gradient with zeros."""
+    report = ItemReport(request)
+    for index, case in enumerate(cases):
+        case_id = backward_id(record.name, device, dtype, case.name)
+        tolerance = tolerance_for(record.name, device, dtype, case.name, kind="gradient")
+        context = (f"case: gradient of {record.name} on {device} in {dtype}, {case.name!r} (seed {case.seed}, "
+                   f"layout {case.layout}{', upstream with zeros' if index == 0 else ''})\n  call: "
+                   f"{describe_call(record, *torch_arguments(case, dtype, device)[0])}\n  rerun: pytest "
+                   f"'{request.node.nodeid}' --case '{case.name}'")
+        try:
+            gradients = run_backward(record, case, dtype, device, with_zeros=index == 0)
+        except Exception as error:  # torch's backward or the reference's gradient raised
+            report.add(case_id, case.name, f"{record.name} backward", device, dtype, tolerance, "error", None,
+                       f"{type(error).__name__}: {error}\n  {context}")
+            continue
+        for name, (actual, expected) in gradients.items():
+            label = f"{record.name} d/d{name}"
+            if actual is None:
+                report.add(case_id, case.name, label, device, dtype, tolerance, "error", None,
+                           f"torch gave no gradient for {name}\n  {context}")
+                continue
+            try:
+                measured = compare(actual, expected, actual.dtype, tolerance, f"gradient of {name}\n  {context}")
+                report.add(case_id, case.name, label, device, dtype, tolerance, "passed", measured, None)
+            except ParityMismatch as mismatch:
+                report.add(case_id, case.name, label, device, dtype, tolerance, "mismatch", mismatch.measurement,
+                           f"gradient of {name}: {mismatch}")
+    report.finish(len(cases), f"{record.name}'s gradients on {device} in {dtype}")
+
+
+FINITE_DIFFERENCE_CASES = 12  # of each record's grid, away from its edge cases
+
+
+def test_reference_gradient_matches_finite_differences(record):
+    """sum(g * L(x + h v)) - sum(g * L(x - h v)) over 2h against sum(gradient * v), for a random
+    direction v per argument, on grid cases whose inputs and outputs are finite (kinks are met
+    with probability 0 there; the edge cases that sit on them are left out)."""
+    checked = 0
+    for case in record.cases()[:FINITE_DIFFERENCE_CASES]:
+        args, kwargs = case.arguments()
+        names = list(inspect.signature(record.reference).parameters)
+        bound = {**dict(zip(names, args)), **kwargs}
+        output = np.asarray(record.reference(*args, **kwargs), dtype=np.float64)
+        if not np.isfinite(output).all() or output.size == 0:
+            continue
+        rng = np.random.default_rng(case.seed)
+        upstream = rng.normal(size=output.shape)
+        gradients = record.gradient(upstream, *args, **kwargs)
+        for name in record.differentiable:
+            value = bound.get(name)
+            if not (isinstance(value, np.ndarray) and value.dtype.kind == "f" and np.isfinite(value).all()
+                    and np.isfinite(gradients[name]).all()):  # e.g. kl_div's target gradient at a zero target
+                continue
+            direction = rng.normal(size=value.shape)
+            step = 1e-6 * max(1.0, float(np.abs(value).max(initial=0.0)))
+
+            def objective(shift, name=name, value=value, direction=direction):
+                moved = {**bound, name: value + shift * direction}
+                call_args = [moved[n] for n in names[:len(args)]]
+                call_kwargs = {key: moved[key] for key in kwargs}
+                return float(np.sum(upstream * np.asarray(record.reference(*call_args, **call_kwargs), dtype=np.float64)))
+            numeric = (objective(step) - objective(-step)) / (2 * step)
+            analytic = float(np.sum(gradients[name] * direction))
+            assert numeric == pytest.approx(analytic, rel=1e-5, abs=1e-7), \
+                f"{record.name}, {case.name}: d/d{name} along a random direction: finite differences {numeric!r}, " \
+                f"analytic {analytic!r}"
+            checked += 1
+    assert checked >= 3, f"{record.name}: only {checked} gradients checked"

@@ -96,6 +96,8 @@ class LossRecord:
     tolerances: tuple = ()  # overrides as in fixtures/tolerances.json, without "loss"; checked first
     gradient: Any = None  # reference gradient(grad_output, *args, **kwargs) -> {argument: gradient}
     differentiable: tuple = ()  # the arguments torch differentiates, by name (e.g. input, target)
+    no_finite_differences: dict = field(default_factory=dict)  # argument -> why the finite-difference
+    # self-check cannot check its gradient (a convention of torch's, or a jump in the forward)
     sizes: dict = field(default_factory=dict)  # benchmark size name -> dims for build (default: derived)
     bench_keywords: dict = field(default_factory=dict)  # non-default keywords of the benchmark calls
 

@@ -132,9 +132,10 @@ def test_coverage_guard_list_has_no_stale_entries():
 
 
 def all_parity_ids():
-    """Every value check's id and, for records with a reference gradient, every gradient check's."""
+    """Every value check's id and every gradient check's (loss.dargument-...)."""
+    kinds = lambda record: [""] + [f".d{name}" for name in (record.differentiable if record.gradient else ())]
     return [f"{record.name}{kind}-{device}-{dtype}-{case.name}"
-            for record in RECORDS for kind in ("", ".backward")[:2 if record.gradient else 1]
+            for record in RECORDS for kind in kinds(record)
             for case in record.cases() for device in ("cpu", "cuda", "mps") for dtype in (case.dtypes or record.dtypes)]
 
 

@@ -246,6 +246,20 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return reduce_loss(loss.astype(input.dtype), reduction)
 
 
+def binary_cross_entropy_backward(grad_output, input, target, weight=None, size_average=None, reduce=None,
+                                  reduction="mean"):
+    """d/dx = g w (x - y) / max(x (1 - x), 1e-12) (torch's floor, so x = 0 or 1 stays finite);
+    d/dy = g w (max(log(1 - x), -100) - max(log x, -100)), with the forward's clamps."""
+    reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
+    x, y = np.asarray(input, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    g = upstream_per_element(grad_output, reduction, x.shape)
+    if weight is not None:
+        g = g * broadcast_weight(weight, x.shape)
+    with np.errstate(divide="ignore"):
+        log_x, log_one_minus_x = np.maximum(np.log(x), -100), np.maximum(np.log1p(-x), -100)
+    return {"input": g * (x - y) / np.maximum(x * (1 - x), 1e-12), "target": g * (log_one_minus_x - log_x)}
+
+
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
     """Binary cross entropy of logits.
@@ -300,6 +314,18 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     with np.errstate(invalid="ignore"):  # no classes: 0 / 0 is nan, as in torch
         class_mean = loss.sum(axis=-1) / input.shape[-1]
     return reduce_loss(class_mean.astype(input.dtype), reduction)
+
+
+def multilabel_soft_margin_loss_backward(grad_output, input, target, weight=None, size_average=None, reduce=None,
+                                         reduction="mean"):
+    """d/dx[n, c] = g_n w_c (sigmoid(x) - y) / C and d/dy[n, c] = -g_n w_c x / C, g_n the
+    upstream gradient of sample n's class mean."""
+    reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
+    x, y = np.asarray(input, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    g = np.expand_dims(upstream_per_element(grad_output, reduction, x.shape[:-1]), -1) / x.shape[-1]
+    if weight is not None:
+        g = g * broadcast_weight(weight, x.shape)
+    return {"input": g * (sigmoid(x) - y), "target": -g * x}
 
 
 # rows of logits evaluated at once by linear_cross_entropy: at most this many float64 values

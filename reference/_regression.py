@@ -206,6 +206,23 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     return reduce_loss(np.asarray(loss, dtype=input.dtype), reduction)
 
 
+def poisson_nll_loss_backward(grad_output, input, target, log_input=True, full=False, size_average=None,
+                              eps=1e-8, reduce=None, reduction="mean"):
+    """d/dx = g (exp(x) - y), or g (1 - y / (x + eps)); d/dy = -g x, or -g log(x + eps), plus
+    g (log y + 1 / (2 y)) from Stirling's term where y > 1 with full."""
+    reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
+    x, y = np.asarray(input, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    g = upstream_per_element(grad_output, reduction, x.shape)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if log_input:
+            d_input, d_target = g * (np.exp(x) - y), -g * x
+        else:
+            d_input, d_target = g * (1 - y / (x + eps)), -g * np.log(x + eps)
+        if full:
+            d_target = d_target + np.where(y > 1, g * (np.log(y) + 0.5 / y), 0)
+    return {"input": d_input, "target": d_target}
+
+
 def _check_variance(var, input):
     """var as an array that broadcasts as torch allows: the input's shape, the input's shape
     without its last dim (unsqueezed there), or the input's shape with one dim of size 1."""
@@ -241,3 +258,19 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return reduce_loss(np.asarray(loss, dtype=input.dtype), reduction)
+
+
+def gaussian_nll_loss_backward(grad_output, input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """With v = max(var, eps) and d = x - y: d/dx = g d / v, d/dy = -g d / v and
+    d/dvar = g (1 / v - d^2 / v^2) / 2, summed to var's shape. As in torch, the clamp passes the
+    gradient through: below eps, d/dvar is taken at v = eps, not 0."""
+    x, y = np.asarray(input, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    given = var
+    v = np.maximum(_check_variance(var, x), eps)
+    g = upstream_per_element(grad_output, reduction, x.shape)
+    difference = x - y
+    gradients = {"input": g * difference / v, "target": -g * difference / v}
+    if not isinstance(given, float):
+        d_var = np.broadcast_to(g * (1 / v - np.square(difference) / np.square(v)) / 2, x.shape)
+        gradients["var"] = unbroadcast(d_var, np.shape(v)).reshape(np.shape(given))
+    return gradients

@@ -271,8 +271,9 @@ def build_linear_cross_entropy(rng, dims, variant, kwargs):
 
 RECORDS = [
     LossRecord(
-        name="softmax", gradient=reference._activations.softmax_backward, differentiable=('input',), sizes=inputs.ELEMENTWISE_SIZES, bench_keywords={"dim": 1}, reference=reference.softmax, torch_fn=F.softmax,
-        build=build_activation, shapes=ELEMENTWISE_SHAPES,
+        name="softmax", reference=reference.softmax, torch_fn=F.softmax,
+        gradient=reference._activations.softmax_backward, differentiable=("input",),
+        sizes=inputs.ELEMENTWISE_SIZES, bench_keywords={"dim": 1}, build=build_activation, shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"dim": [None, 0, 1, -1], "dtype": [None, np.float64]},
         edge_cases=lambda: activation_edge_cases("softmax", {"dim": 0}),
         bad_calls=(BadCall("dim_out_of_range", lambda rng: ((rng.normal(size=(2, 3)),), {"dim": 2}),
@@ -281,8 +282,9 @@ RECORDS = [
         untested_keywords={"_stacklevel": "private: where torch's warning points"},
     ),
     LossRecord(
-        name="log_softmax", gradient=reference._activations.log_softmax_backward, differentiable=('input',), sizes=inputs.ELEMENTWISE_SIZES, bench_keywords={"dim": 1}, reference=reference.log_softmax, torch_fn=F.log_softmax,
-        build=build_activation, shapes=ELEMENTWISE_SHAPES,
+        name="log_softmax", reference=reference.log_softmax, torch_fn=F.log_softmax,
+        gradient=reference._activations.log_softmax_backward, differentiable=("input",),
+        sizes=inputs.ELEMENTWISE_SIZES, bench_keywords={"dim": 1}, build=build_activation, shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"dim": [None, 0, 1, -1], "dtype": [None, np.float64]},
         edge_cases=lambda: activation_edge_cases("log_softmax", {"dim": 0}),
         bad_calls=(BadCall("dim_out_of_range", lambda rng: ((rng.normal(size=(2, 3)),), {"dim": -3}),
@@ -291,20 +293,23 @@ RECORDS = [
         untested_keywords={"_stacklevel": "private: where torch's warning points"},
     ),
     LossRecord(
-        name="sigmoid", gradient=reference._activations.sigmoid_backward, differentiable=('input',), sizes=inputs.ELEMENTWISE_SIZES, reference=reference.sigmoid, torch_fn=F.sigmoid,
-        build=build_elementwise, shapes=ELEMENTWISE_SHAPES, keyword_grid={},
+        name="sigmoid", reference=reference.sigmoid, torch_fn=F.sigmoid,
+        gradient=reference._activations.sigmoid_backward, differentiable=("input",),
+        sizes=inputs.ELEMENTWISE_SIZES, build=build_elementwise, shapes=ELEMENTWISE_SHAPES, keyword_grid={},
         edge_cases=lambda: activation_edge_cases("sigmoid", {}),
         module=nn.Sigmoid, random_dims=inputs.any_dims(),
     ),
     LossRecord(
-        name="logsigmoid", gradient=reference._activations.logsigmoid_backward, differentiable=('input',), sizes=inputs.ELEMENTWISE_SIZES, reference=reference.logsigmoid, torch_fn=F.logsigmoid,
-        build=build_elementwise, shapes=ELEMENTWISE_SHAPES, keyword_grid={},
+        name="logsigmoid", reference=reference.logsigmoid, torch_fn=F.logsigmoid,
+        gradient=reference._activations.logsigmoid_backward, differentiable=("input",),
+        sizes=inputs.ELEMENTWISE_SIZES, build=build_elementwise, shapes=ELEMENTWISE_SHAPES, keyword_grid={},
         edge_cases=lambda: activation_edge_cases("logsigmoid", {}),
         module=nn.LogSigmoid, random_dims=inputs.any_dims(),
     ),
     LossRecord(
-        name="nll_loss", gradient=reference._classification.nll_loss_backward, differentiable=('input',), sizes=inputs.CLASS_SIZES, reference=reference.nll_loss, torch_fn=F.nll_loss,
-        build=build_nll, shapes=CLASS_SHAPES,
+        name="nll_loss", reference=reference.nll_loss, torch_fn=F.nll_loss,
+        gradient=reference._classification.nll_loss_backward, differentiable=("input",),
+        sizes=inputs.CLASS_SIZES, build=build_nll, shapes=CLASS_SHAPES,
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1], "reduction": REDUCTION},
         edge_cases=lambda: [case for case in class_index_edge_cases() if case.loss == "nll_loss"]
         + _legacy_cases("nll_loss", build_nll, (6, 5)),
@@ -315,8 +320,9 @@ RECORDS = [
         untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="cross_entropy", gradient=reference._classification.cross_entropy_backward, differentiable=('input', 'target'), sizes=inputs.SEGMENTATION_SIZES, reference=reference.cross_entropy, torch_fn=F.cross_entropy,
-        build=build_cross_entropy, shapes=CLASS_SHAPES, variants=("index", "probs"),
+        name="cross_entropy", reference=reference.cross_entropy, torch_fn=F.cross_entropy,
+        gradient=reference._classification.cross_entropy_backward, differentiable=("input", "target"),
+        sizes=inputs.SEGMENTATION_SIZES, build=build_cross_entropy, shapes=CLASS_SHAPES, variants=("index", "probs"),
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1],
                       "label_smoothing": [0.0, 0.1], "reduction": REDUCTION},
         edge_cases=lambda: [case for case in class_index_edge_cases() if case.loss == "cross_entropy"]
@@ -341,8 +347,10 @@ RECORDS = [
         untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="binary_cross_entropy", sizes=inputs.ELEMENTWISE_SIZES, reference=reference.binary_cross_entropy,
-        torch_fn=F.binary_cross_entropy, build=build_bce, shapes=ELEMENTWISE_SHAPES,
+        name="binary_cross_entropy", reference=reference.binary_cross_entropy,
+        torch_fn=F.binary_cross_entropy,
+        gradient=reference._classification.binary_cross_entropy_backward, differentiable=("input", "target"),
+        sizes=inputs.ELEMENTWISE_SIZES, build=build_bce, shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"weight": [None, "per_class", "random"], "reduction": REDUCTION},
         edge_cases=lambda: bce_edge_cases()
         + _legacy_cases("binary_cross_entropy", build_bce, (4, 5)),
@@ -358,8 +366,11 @@ RECORDS = [
         untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="binary_cross_entropy_with_logits", gradient=reference._classification.binary_cross_entropy_with_logits_backward, differentiable=('input', 'target'), sizes=inputs.ELEMENTWISE_SIZES, reference=reference.binary_cross_entropy_with_logits,
-        torch_fn=F.binary_cross_entropy_with_logits, build=build_bce_with_logits,
+        name="binary_cross_entropy_with_logits", reference=reference.binary_cross_entropy_with_logits,
+        torch_fn=F.binary_cross_entropy_with_logits,
+        gradient=reference._classification.binary_cross_entropy_with_logits_backward,
+        differentiable=("input", "target"),
+        sizes=inputs.ELEMENTWISE_SIZES, build=build_bce_with_logits,
         shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"weight": [None, "per_class", "random"], "pos_weight": [None, "per_class"],
                       "reduction": REDUCTION},
@@ -375,8 +386,10 @@ RECORDS = [
         untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="multilabel_soft_margin_loss", sizes=inputs.ELEMENTWISE_SIZES, reference=reference.multilabel_soft_margin_loss,
-        torch_fn=F.multilabel_soft_margin_loss, build=build_multilabel_soft_margin,
+        name="multilabel_soft_margin_loss", reference=reference.multilabel_soft_margin_loss,
+        torch_fn=F.multilabel_soft_margin_loss,
+        gradient=reference._classification.multilabel_soft_margin_loss_backward, differentiable=("input", "target"),
+        sizes=inputs.ELEMENTWISE_SIZES, build=build_multilabel_soft_margin,
         shapes=(Shape("2d", (4, 5)), Shape("unbatched", (5,)), Shape("3d", (2, 3, 4)),
                 Shape("n1", (1, 5)), Shape("c1", (4, 1)), Shape("empty", (0, 5)),
                 Shape("2d_strided", (4, 5), "strided"), Shape("3d_permuted", (2, 3, 4), "permuted")),
@@ -393,8 +406,9 @@ RECORDS = [
         untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="linear_cross_entropy", sizes={"small": (32, 64, 1000), "medium": (256, 256, 8000), "large": (512, 512, 32000)}, reference=reference.linear_cross_entropy,
+        name="linear_cross_entropy", reference=reference.linear_cross_entropy,
         torch_fn=getattr(F, "linear_cross_entropy", None), since="2.13",
+        sizes={"small": (32, 64, 1000), "medium": (256, 256, 8000), "large": (512, 512, 32000)},
         build=build_linear_cross_entropy, variants=("index", "probs"),
         shapes=(Shape("N7-in4-V6", (7, 4, 6)), Shape("unbatched-in4-V6", (4, 6)),
                 Shape("N5-in3-V4-out2", (5, 3, 4, 2)), Shape("N0-in4-V6", (0, 4, 6)),

@@ -101,16 +101,18 @@ X, Y = np.arange(6.0).reshape(2, 3) / 6, np.array([1, 2])
 NONEMPTY_CLASS_DIMS = inputs.class_dims(max_extra_dims=0).filter(lambda dims: dims[0] > 0)
 RECORDS = [
     LossRecord(
-        name="hinge_embedding_loss", gradient=reference._margin.hinge_embedding_loss_backward, differentiable=('input',), sizes=inputs.ELEMENTWISE_SIZES, reference=reference.hinge_embedding_loss, torch_fn=F.hinge_embedding_loss,
-        build=build_hinge, shapes=ELEMENTWISE_SHAPES, variants=("", "other_targets"),
+        name="hinge_embedding_loss", reference=reference.hinge_embedding_loss, torch_fn=F.hinge_embedding_loss,
+        gradient=reference._margin.hinge_embedding_loss_backward, differentiable=("input",),
+        sizes=inputs.ELEMENTWISE_SIZES, build=build_hinge, shapes=ELEMENTWISE_SHAPES, variants=("", "other_targets"),
         keyword_grid={"margin": [1.0, 0.3, 2.0], "reduction": REDUCTION},
         edge_cases=lambda: _by_loss(kink_cases(), "hinge_embedding_loss")
         + _legacy_cases("hinge_embedding_loss", build_hinge, (4, 5)),
         module=nn.HingeEmbeddingLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="margin_ranking_loss", gradient=reference._margin.margin_ranking_loss_backward, differentiable=('input1', 'input2', 'target'), sizes=inputs.ELEMENTWISE_SIZES, reference=reference.margin_ranking_loss, torch_fn=F.margin_ranking_loss,
-        build=build_ranking, shapes=ELEMENTWISE_SHAPES,
+        name="margin_ranking_loss", reference=reference.margin_ranking_loss, torch_fn=F.margin_ranking_loss,
+        gradient=reference._margin.margin_ranking_loss_backward, differentiable=("input1", "input2", "target"),
+        sizes=inputs.ELEMENTWISE_SIZES, build=build_ranking, shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"margin": [0, 0.5], "reduction": REDUCTION},
         edge_cases=lambda: _by_loss(kink_cases(), "margin_ranking_loss")
         + _legacy_cases("margin_ranking_loss", build_ranking, (4, 5)),
@@ -118,14 +120,16 @@ RECORDS = [
         module=nn.MarginRankingLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="soft_margin_loss", gradient=reference._margin.soft_margin_loss_backward, differentiable=('input',), sizes=inputs.ELEMENTWISE_SIZES, reference=reference.soft_margin_loss, torch_fn=F.soft_margin_loss,
-        build=build_soft_margin, shapes=ELEMENTWISE_SHAPES, keyword_grid={"reduction": REDUCTION},
+        name="soft_margin_loss", reference=reference.soft_margin_loss, torch_fn=F.soft_margin_loss,
+        gradient=reference._margin.soft_margin_loss_backward, differentiable=("input",),
+        sizes=inputs.ELEMENTWISE_SIZES, build=build_soft_margin, shapes=ELEMENTWISE_SHAPES,
+        keyword_grid={"reduction": REDUCTION},
         edge_cases=lambda: soft_margin_edge_cases() + _legacy_cases("soft_margin_loss", build_soft_margin, (4, 5)),
         module=nn.SoftMarginLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="multi_margin_loss", sizes=inputs.MARGIN_CLASS_SIZES, reference=reference.multi_margin_loss, torch_fn=F.multi_margin_loss,
-        build=build_multi_margin, shapes=PAIR_SHAPES, unsupported=LOW_PRECISION_ON_CPU,
+        name="multi_margin_loss", reference=reference.multi_margin_loss, torch_fn=F.multi_margin_loss,
+        sizes=inputs.MARGIN_CLASS_SIZES, build=build_multi_margin, shapes=PAIR_SHAPES, unsupported=LOW_PRECISION_ON_CPU,
         keyword_grid={"p": [1, 2], "margin": [1.0, 0.4], "weight": [None, "random"], "reduction": REDUCTION},
         edge_cases=lambda: _by_loss(kink_cases(), "multi_margin_loss")
         + _legacy_cases("multi_margin_loss", build_multi_margin, (5, 4)),
@@ -136,8 +140,10 @@ RECORDS = [
         module=nn.MultiMarginLoss, random_dims=NONEMPTY_CLASS_DIMS, untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="multilabel_margin_loss", sizes={"small": (64, 100), "medium": (1024, 100), "large": (4096, 100)}, reference=reference.multilabel_margin_loss,
-        torch_fn=F.multilabel_margin_loss, build=build_multilabel_margin, shapes=PAIR_SHAPES,
+        name="multilabel_margin_loss", reference=reference.multilabel_margin_loss,
+        torch_fn=F.multilabel_margin_loss,
+        sizes={"small": (64, 100), "medium": (1024, 100), "large": (4096, 100)},
+        build=build_multilabel_margin, shapes=PAIR_SHAPES,
         unsupported=LOW_PRECISION_ON_CPU, keyword_grid={"reduction": REDUCTION},
         edge_cases=lambda: _legacy_cases("multilabel_margin_loss", build_multilabel_margin, (5, 4)),
         bad_calls=(_bad("target_other_negative", (X, np.array([[0, -2, -1], [1, -1, 0]])), {}, ValueError, "target"),
@@ -147,8 +153,9 @@ RECORDS = [
         random_dims=NONEMPTY_CLASS_DIMS,
     ),
     LossRecord(
-        name="cosine_embedding_loss", sizes=inputs.EMBEDDING_SIZES, reference=reference.cosine_embedding_loss,
-        torch_fn=F.cosine_embedding_loss, build=build_cosine, shapes=PAIR_SHAPES, variants=("", "other_targets"),
+        name="cosine_embedding_loss", reference=reference.cosine_embedding_loss,
+        torch_fn=F.cosine_embedding_loss,
+        sizes=inputs.EMBEDDING_SIZES, build=build_cosine, shapes=PAIR_SHAPES, variants=("", "other_targets"),
         keyword_grid={"margin": [0, 0.3, -0.5], "reduction": REDUCTION},
         edge_cases=lambda: [fixed_case("cosine_embedding_loss", "zero_vectors-none",
                                        (np.zeros((2, 3)), np.ones((2, 3)), np.array([1.0, -1.0])),
@@ -159,8 +166,8 @@ RECORDS = [
         untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="triplet_margin_loss", sizes=inputs.EMBEDDING_SIZES, reference=reference.triplet_margin_loss, torch_fn=F.triplet_margin_loss,
-        build=build_triplet, shapes=PAIR_SHAPES,
+        name="triplet_margin_loss", reference=reference.triplet_margin_loss, torch_fn=F.triplet_margin_loss,
+        sizes=inputs.EMBEDDING_SIZES, build=build_triplet, shapes=PAIR_SHAPES,
         keyword_grid={"margin": [1.0, 0.2], "p": [2, 1, 3], "eps": [1e-6, 0.1], "swap": [False, True],
                       "reduction": REDUCTION},
         edge_cases=lambda: _by_loss(kink_cases(), "triplet_margin_loss")
@@ -170,8 +177,9 @@ RECORDS = [
         module=nn.TripletMarginLoss, random_dims=inputs.class_dims(max_extra_dims=1), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="triplet_margin_with_distance_loss", sizes=inputs.EMBEDDING_SIZES, reference=reference.triplet_margin_with_distance_loss,
-        torch_fn=F.triplet_margin_with_distance_loss, build=build_triplet, shapes=PAIR_SHAPES,
+        name="triplet_margin_with_distance_loss", reference=reference.triplet_margin_with_distance_loss,
+        torch_fn=F.triplet_margin_with_distance_loss,
+        sizes=inputs.EMBEDDING_SIZES, build=build_triplet, shapes=PAIR_SHAPES,
         keyword_grid={"distance_function": [None, PAIRWISE, COSINE, L1_LAMBDA], "margin": [1.0, 0.3],
                       "swap": [False, True], "reduction": REDUCTION},
         edge_cases=lambda: _by_loss(kink_cases(), "triplet_margin_with_distance_loss"),

@@ -37,7 +37,8 @@ def build_kl_div(rng, dims, variant, kwargs):
 
 def build_poisson(rng, dims, variant, kwargs):
     rate = rng.normal(0.0, 1.0, dims) if kwargs.get("log_input", True) else rng.uniform(0.05, 4.0, dims)
-    counts = rng.poisson(2.0, dims).astype(np.float64)  # 0, 1 and > 1: every branch of full
+    counts = rng.poisson(2.0, dims).astype(np.float64)
+    counts.reshape(-1)[:2] = (0.0, 1.0)[:counts.size]  # 0, 1 and (mostly) > 1: every branch of full
     return (rate, counts), kwargs
 
 
@@ -114,8 +115,9 @@ RECORDS = [
     weighted_distance_record("l1_loss", nn.L1Loss),
     weighted_distance_record("mse_loss", nn.MSELoss),
     LossRecord(
-        name="smooth_l1_loss", gradient=reference._regression.smooth_l1_loss_backward, differentiable=('input', 'target'), sizes=inputs.ELEMENTWISE_SIZES, reference=reference.smooth_l1_loss, torch_fn=F.smooth_l1_loss,
-        build=build_distance, shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
+        name="smooth_l1_loss", reference=reference.smooth_l1_loss, torch_fn=F.smooth_l1_loss,
+        gradient=reference._regression.smooth_l1_loss_backward, differentiable=("input", "target"),
+        sizes=inputs.ELEMENTWISE_SIZES, build=build_distance, shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"beta": [1.0, 0.0, 0.5, 2.5], "reduction": REDUCTION},
         edge_cases=lambda: distance_edge_cases("smooth_l1_loss", "beta")
         + _legacy_cases("smooth_l1_loss", build_distance, (4, 5), "same"),
@@ -124,7 +126,9 @@ RECORDS = [
         module=nn.SmoothL1Loss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="huber_loss", gradient=reference._regression.huber_loss_backward, differentiable=('input', 'target'), sizes=inputs.ELEMENTWISE_SIZES, reference=reference.huber_loss, torch_fn=F.huber_loss, build=build_distance,
+        name="huber_loss", reference=reference.huber_loss, torch_fn=F.huber_loss,
+        gradient=reference._regression.huber_loss_backward, differentiable=("input", "target"),
+        sizes=inputs.ELEMENTWISE_SIZES, build=build_distance,
         shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"weight": [None, "random"], "delta": [1.0, 0.5, 2.5], "reduction": REDUCTION},
         edge_cases=lambda: distance_edge_cases("huber_loss", "delta"),
@@ -136,7 +140,9 @@ RECORDS = [
         module=nn.HuberLoss, random_dims=inputs.any_dims(), keyword_since=WEIGHT_SINCE,
     ),
     LossRecord(
-        name="kl_div", gradient=reference._regression.kl_div_backward, differentiable=('input', 'target'), sizes=inputs.ELEMENTWISE_SIZES, reference=reference.kl_div, torch_fn=F.kl_div, build=build_kl_div,
+        name="kl_div", reference=reference.kl_div, torch_fn=F.kl_div,
+        gradient=reference._regression.kl_div_backward, differentiable=("input", "target"),
+        sizes=inputs.ELEMENTWISE_SIZES, build=build_kl_div,
         shapes=(Shape("2d", (4, 5)), Shape("1d", (5,)), Shape("3d", (2, 3, 4)), Shape("n1", (1, 5)),
                 Shape("empty", (0, 5)), Shape("2d_strided", (4, 5), "strided"),
                 Shape("3d_permuted", (2, 3, 4), "permuted")),
@@ -145,7 +151,11 @@ RECORDS = [
         module=nn.KLDivLoss, random_dims=inputs.any_dims(min_dims=1), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="poisson_nll_loss", sizes=inputs.ELEMENTWISE_SIZES, reference=reference.poisson_nll_loss, torch_fn=F.poisson_nll_loss,
+        name="poisson_nll_loss", reference=reference.poisson_nll_loss, torch_fn=F.poisson_nll_loss,
+        gradient=reference._regression.poisson_nll_loss_backward, differentiable=("input", "target"),
+        no_finite_differences={"target": "with full, Stirling's term switches on past y = 1: a jump in the forward "
+                                         "at the integer counts"},
+        sizes=inputs.ELEMENTWISE_SIZES,
         build=build_poisson, shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"log_input": [True, False], "full": [False, True], "eps": [1e-8, 0.1],
                       "reduction": REDUCTION},
@@ -154,7 +164,11 @@ RECORDS = [
         module=nn.PoissonNLLLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
-        name="gaussian_nll_loss", sizes=inputs.ELEMENTWISE_SIZES, reference=reference.gaussian_nll_loss, torch_fn=F.gaussian_nll_loss,
+        name="gaussian_nll_loss", reference=reference.gaussian_nll_loss, torch_fn=F.gaussian_nll_loss,
+        gradient=reference._regression.gaussian_nll_loss_backward, differentiable=("input", "target", "var"),
+        no_finite_differences={"var": "torch clamps var at eps without stopping its gradient: below eps d/dvar "
+                                      "is taken at eps, where the forward is flat"},
+        sizes=inputs.ELEMENTWISE_SIZES,
         build=build_gaussian, shapes=ELEMENTWISE_SHAPES,
         variants=("same", "one_fewer_dim", "singleton_dim", "float"),
         keyword_grid={"full": [False, True], "eps": [1e-6, 0.5], "reduction": REDUCTION},

@@ -63,7 +63,8 @@ def ctc_edge_cases():
 LP = _log_softmax(np.zeros((4, 2, 3)))
 RECORDS = [
     LossRecord(
-        name="ctc_loss", sizes={"small": (50, 4, 10, 10), "medium": (100, 8, 20, 25), "large": (200, 16, 30, 50)}, reference=reference.ctc_loss, torch_fn=F.ctc_loss, build=build_ctc,
+        name="ctc_loss", reference=reference.ctc_loss, torch_fn=F.ctc_loss,
+        sizes={"small": (50, 4, 10, 10), "medium": (100, 8, 20, 25), "large": (200, 16, 30, 50)}, build=build_ctc,
         shapes=(Shape("T12-N4-C6-S4", (12, 4, 6, 4)), Shape("T5-N2-C3-S2", (5, 2, 3, 2)),
                 Shape("T20-N1-C30-S8", (20, 1, 30, 8)), Shape("T6-N3-C5-S3_permuted", (6, 3, 5, 3), "permuted"),
                 Shape("T6-N3-C5-S3_strided", (6, 3, 5, 3), "strided")),
@@ -86,7 +87,9 @@ RECORDS = [
         random_dims=st.tuples(st.integers(1, 8), st.integers(1, 3), st.integers(2, 6), st.integers(0, 4)),
     ),
     LossRecord(
-        name="nll_loss_4d", gradient=reference._classification.nll_loss_backward, differentiable=('input',), sizes={"small": (2, 21, 16, 16), "large": (8, 21, 128, 128)}, reference=reference.nll_loss, torch_fn=F.nll_loss, build=build_nll,
+        name="nll_loss_4d", reference=reference.nll_loss, torch_fn=F.nll_loss,
+        gradient=reference._classification.nll_loss_backward, differentiable=("input",),
+        sizes={"small": (2, 21, 16, 16), "large": (8, 21, 128, 128)}, build=build_nll,
         shapes=(Shape("N2-C3-H4-W5", (2, 3, 4, 5)), Shape("N2-C3-H4-W5_permuted", (2, 3, 4, 5), "permuted")),
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1], "reduction": REDUCTION},
         module=nn.NLLLoss2d, random_dims=st.tuples(*[st.integers(1, 3)] * 4), untested_keywords={"size_average": "the nll_loss record's legacy cases",

@@ -378,3 +378,25 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weig
     class_weight = _check_class_weight(weight, linear_weight.shape[0], input.dtype)
     denominator = _target_weight(class_weight, target, target != keywords["ignore_index"]).sum()
     return reduce_loss(losses, "mean", denominator=denominator)
+
+
+def linear_cross_entropy_backward(grad_output, input, linear_weight, target, *, linear_bias=None, weight=None,
+                                  reduction="mean", ignore_index=None, label_smoothing=0.0, options=None):
+    """With z = x W^T + b and G = d/dz of cross_entropy(z, ...) (cross_entropy_backward):
+    d/dx = G W (summed over classes and out_features), d/dW = G^T x, d/db = G summed over the
+    batch. Evaluated on the whole (N, C) logits: gradients are checked at small sizes."""
+    x, w = np.asarray(input, dtype=np.float64), np.asarray(linear_weight, dtype=np.float64)
+    logits = np.tensordot(x, w, axes=([-1], [-1]))
+    if linear_bias is not None:
+        logits = logits + np.asarray(linear_bias, dtype=np.float64)
+    d_logits = cross_entropy_backward(grad_output, logits, target, weight=weight, reduction=reduction,
+                                      ignore_index=-100 if ignore_index is None else ignore_index,
+                                      label_smoothing=label_smoothing)["input"]
+    batch = () if x.ndim == 1 else (0,)
+    class_axes = tuple(range(len(batch), d_logits.ndim))
+    gradients = {"input": np.tensordot(d_logits, w, axes=(class_axes, tuple(range(w.ndim - 1)))),
+                 "linear_weight": np.tensordot(d_logits, x, axes=(batch, batch)) if batch
+                 else np.multiply.outer(d_logits, x)}
+    if linear_bias is not None:
+        gradients["linear_bias"] = d_logits.sum(axis=batch) if batch else d_logits
+    return gradients

@@ -104,6 +104,23 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     return reduce_loss(np.asarray(loss, dtype=input.dtype), reduction)
 
 
+def multi_margin_loss_backward(grad_output, input, target, p=1, margin=1.0, weight=None, size_average=None,
+                               reduce=None, reduction="mean"):
+    """With h_i = margin - x_y + x_i and a_i = g w_y p h_i^(p-1) [h_i > 0] / C for i != y (torch
+    counts a violation only when h > 0): d/dx_i = a_i, d/dx_y = -sum_i a_i."""
+    reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
+    x, target = np.asarray(input, dtype=np.float64), np.asarray(target)
+    target, _ = _check_class_indices(x, target, ignore_index=None)
+    num_classes = x.shape[-1]
+    violation = margin - np.expand_dims(_take_class(x, target), -1) + x
+    others = np.arange(num_classes) != np.expand_dims(target, -1)
+    g = upstream_per_element(grad_output, reduction, target.shape)
+    if weight is not None:
+        g = g * np.asarray(weight, dtype=np.float64)[target]
+    slope = np.where(others & (violation > 0), p * violation ** (p - 1), 0) * np.expand_dims(g, -1) / num_classes
+    return {"input": slope - (np.arange(num_classes) == np.expand_dims(target, -1)) * slope.sum(axis=-1, keepdims=True)}
+
+
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Multi-label hinge: with T_n the target indices before the first -1 (repeats counted as
     often as they appear, as torch does) and the others i not in T_n,
@@ -143,6 +160,22 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     cosine = dot / np.sqrt(squared_norms)
     loss = np.where(target == 1, 1 - cosine, 0) + np.where(target == -1, np.maximum(cosine - margin, 0), 0)
     return reduce_loss(np.asarray(loss, dtype=input1.dtype), reduction)
+
+
+def cosine_embedding_loss_backward(grad_output, input1, input2, target, margin=0, size_average=None, reduce=None,
+                                   reduction="mean"):
+    """With n_k = sqrt(|x_k|^2 + 1e-12) and cos = x1 . x2 / (n1 n2): d cos / d x1 = x2 / (n1 n2)
+    - cos x1 / n1^2 (and symmetrically); the loss's slope in cos is -1 for y = 1 and
+    [cos - margin >= 0] for y = -1 (torch's clamp_min passes the kink)."""
+    reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
+    x1, x2, y = (np.asarray(a, dtype=np.float64) for a in (input1, input2, target))
+    n1 = np.sqrt(np.einsum("...d,...d->...", x1, x1) + SQUARED_NORM_EPSILON)[..., None]
+    n2 = np.sqrt(np.einsum("...d,...d->...", x2, x2) + SQUARED_NORM_EPSILON)[..., None]
+    cosine = np.einsum("...d,...d->...", x1, x2)[..., None] / (n1 * n2)
+    slope = np.where(y == 1, -1.0, 0.0) + np.where((y == -1) & (cosine[..., 0] - margin >= 0), 1.0, 0.0)
+    scale = (upstream_per_element(grad_output, reduction, y.shape) * slope)[..., None]
+    return {"input1": scale * (x2 / (n1 * n2) - cosine * x1 / n1 ** 2),
+            "input2": scale * (x1 / (n1 * n2) - cosine * x2 / n2 ** 2)}
 
 
 def _pairwise_distance(x1, x2, p=2.0, eps=1e-6):

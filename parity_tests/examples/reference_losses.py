@@ -4,7 +4,8 @@ only, built on `reference`, with the names and signatures of their torch sides."
 import numpy as np
 
 import reference
-from reference._reduction import check_reduction, reduce_loss
+from reference import gradients
+from reference._reduction import check_reduction, reduce_loss, upstream_per_element
 
 
 def reg_cross_entropy_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -45,3 +46,40 @@ def cutmix_lambda(rng, width, height, alpha=1.0):
     x1, x2 = np.clip([cx - cut_w // 2, cx + cut_w // 2], 0, width)
     y1, y2 = np.clip([cy - cut_h // 2, cy + cut_h // 2], 0, height)
     return 1 - (x2 - x1) * (y2 - y1) / (width * height)
+
+
+def reg_cross_entropy_loss_backward(grad_output, input, target, weight=None, size_average=None, ignore_index=-100,
+                                    reduce=None, reduction="mean", reg_lambda=0.1):
+    """nll_loss's gradient through log_softmax, plus the regularizer's: with p = softmax(x) and
+    S = sum_c p_c^2, d S / d x_j = 2 p_j (p_j - S), times reg_lambda and the upstream gradient's
+    sum (the regularizer is added to every output element) over the number of positions."""
+    log_p = reference.log_softmax(input, dim=1)
+    d_log_p = gradients.nll_loss_backward(grad_output, log_p, target, weight, size_average, ignore_index, reduce,
+                                          reduction)["input"]
+    d_input = gradients.log_softmax_backward(d_log_p, input, dim=1)["input"]
+    p = np.exp(log_p)
+    squares = np.sum(p * p, axis=1, keepdims=True)
+    positions = p.size // max(p.shape[1], 1)
+    return {"input": d_input + reg_lambda * np.sum(grad_output) / positions * 2 * p * (p - squares)}
+
+
+def cutmix_cross_entropy_backward(grad_output, input, target_a, target_b, lam, reduction="mean"):
+    """lam times cross_entropy's gradient for y_a plus (1 - lam) times it for y_b."""
+    return {"input": lam * gradients.cross_entropy_backward(grad_output, input, target_a, reduction=reduction)["input"]
+            + (1 - lam) * gradients.cross_entropy_backward(grad_output, input, target_b, reduction=reduction)["input"]}
+
+
+def sigmoid_focal_loss_backward(grad_output, inputs, targets, alpha=0.25, gamma=2, reduction="none"):
+    """With ce, p and p_t as in the forward and a_t = alpha t + (1 - alpha)(1 - t) (1 when
+    alpha < 0): d/dx = g a_t ((p - t) (1 - p_t)^gamma - gamma ce (1 - p_t)^(gamma - 1) p (1 - p) (2 t - 1)),
+    the second term absent for gamma = 0."""
+    x, t = np.asarray(inputs, dtype=np.float64), np.asarray(targets, dtype=np.float64)
+    g = upstream_per_element(grad_output, reduction, x.shape)
+    p = reference.sigmoid(x)
+    ce = reference.binary_cross_entropy_with_logits(x, t, reduction="none")
+    remaining = 1 - (p * t + (1 - p) * (1 - t))
+    slope = (p - t) * remaining ** gamma
+    if gamma != 0:
+        slope = slope - gamma * ce * remaining ** (gamma - 1) * p * (1 - p) * (2 * t - 1)
+    weight = alpha * t + (1 - alpha) * (1 - t) if alpha >= 0 else 1.0
+    return {"inputs": g * weight * slope}

@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import reference
+from reference import gradients
 from ..registry import BadCall, Case, LossRecord, Shape
 from . import inputs
 from hypothesis import strategies as st
@@ -272,7 +273,7 @@ def build_linear_cross_entropy(rng, dims, variant, kwargs):
 RECORDS = [
     LossRecord(
         name="softmax", reference=reference.softmax, torch_fn=F.softmax,
-        gradient=reference._activations.softmax_backward, differentiable=("input",),
+        gradient=gradients.softmax_backward, differentiable=("input",),
         sizes=inputs.ELEMENTWISE_SIZES, bench_keywords={"dim": 1}, build=build_activation, shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"dim": [None, 0, 1, -1], "dtype": [None, np.float64]},
         edge_cases=lambda: activation_edge_cases("softmax", {"dim": 0}),
@@ -283,7 +284,7 @@ RECORDS = [
     ),
     LossRecord(
         name="log_softmax", reference=reference.log_softmax, torch_fn=F.log_softmax,
-        gradient=reference._activations.log_softmax_backward, differentiable=("input",),
+        gradient=gradients.log_softmax_backward, differentiable=("input",),
         sizes=inputs.ELEMENTWISE_SIZES, bench_keywords={"dim": 1}, build=build_activation, shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"dim": [None, 0, 1, -1], "dtype": [None, np.float64]},
         edge_cases=lambda: activation_edge_cases("log_softmax", {"dim": 0}),
@@ -294,21 +295,21 @@ RECORDS = [
     ),
     LossRecord(
         name="sigmoid", reference=reference.sigmoid, torch_fn=F.sigmoid,
-        gradient=reference._activations.sigmoid_backward, differentiable=("input",),
+        gradient=gradients.sigmoid_backward, differentiable=("input",),
         sizes=inputs.ELEMENTWISE_SIZES, build=build_elementwise, shapes=ELEMENTWISE_SHAPES, keyword_grid={},
         edge_cases=lambda: activation_edge_cases("sigmoid", {}),
         module=nn.Sigmoid, random_dims=inputs.any_dims(),
     ),
     LossRecord(
         name="logsigmoid", reference=reference.logsigmoid, torch_fn=F.logsigmoid,
-        gradient=reference._activations.logsigmoid_backward, differentiable=("input",),
+        gradient=gradients.logsigmoid_backward, differentiable=("input",),
         sizes=inputs.ELEMENTWISE_SIZES, build=build_elementwise, shapes=ELEMENTWISE_SHAPES, keyword_grid={},
         edge_cases=lambda: activation_edge_cases("logsigmoid", {}),
         module=nn.LogSigmoid, random_dims=inputs.any_dims(),
     ),
     LossRecord(
         name="nll_loss", reference=reference.nll_loss, torch_fn=F.nll_loss,
-        gradient=reference._classification.nll_loss_backward, differentiable=("input",),
+        gradient=gradients.nll_loss_backward, differentiable=("input",),
         sizes=inputs.CLASS_SIZES, build=build_nll, shapes=CLASS_SHAPES,
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1], "reduction": REDUCTION},
         edge_cases=lambda: [case for case in class_index_edge_cases() if case.loss == "nll_loss"]
@@ -321,7 +322,7 @@ RECORDS = [
     ),
     LossRecord(
         name="cross_entropy", reference=reference.cross_entropy, torch_fn=F.cross_entropy,
-        gradient=reference._classification.cross_entropy_backward, differentiable=("input", "target"),
+        gradient=gradients.cross_entropy_backward, differentiable=("input", "target"),
         sizes=inputs.SEGMENTATION_SIZES, build=build_cross_entropy, shapes=CLASS_SHAPES, variants=("index", "probs"),
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1],
                       "label_smoothing": [0.0, 0.1], "reduction": REDUCTION},
@@ -349,7 +350,7 @@ RECORDS = [
     LossRecord(
         name="binary_cross_entropy", reference=reference.binary_cross_entropy,
         torch_fn=F.binary_cross_entropy,
-        gradient=reference._classification.binary_cross_entropy_backward, differentiable=("input", "target"),
+        gradient=gradients.binary_cross_entropy_backward, differentiable=("input", "target"),
         sizes=inputs.ELEMENTWISE_SIZES, build=build_bce, shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"weight": [None, "per_class", "random"], "reduction": REDUCTION},
         edge_cases=lambda: bce_edge_cases()
@@ -368,7 +369,7 @@ RECORDS = [
     LossRecord(
         name="binary_cross_entropy_with_logits", reference=reference.binary_cross_entropy_with_logits,
         torch_fn=F.binary_cross_entropy_with_logits,
-        gradient=reference._classification.binary_cross_entropy_with_logits_backward,
+        gradient=gradients.binary_cross_entropy_with_logits_backward,
         differentiable=("input", "target"),
         sizes=inputs.ELEMENTWISE_SIZES, build=build_bce_with_logits,
         shapes=ELEMENTWISE_SHAPES,
@@ -388,7 +389,7 @@ RECORDS = [
     LossRecord(
         name="multilabel_soft_margin_loss", reference=reference.multilabel_soft_margin_loss,
         torch_fn=F.multilabel_soft_margin_loss,
-        gradient=reference._classification.multilabel_soft_margin_loss_backward, differentiable=("input", "target"),
+        gradient=gradients.multilabel_soft_margin_loss_backward, differentiable=("input", "target"),
         sizes=inputs.ELEMENTWISE_SIZES, build=build_multilabel_soft_margin,
         shapes=(Shape("2d", (4, 5)), Shape("unbatched", (5,)), Shape("3d", (2, 3, 4)),
                 Shape("n1", (1, 5)), Shape("c1", (4, 1)), Shape("empty", (0, 5)),
@@ -408,6 +409,8 @@ RECORDS = [
     LossRecord(
         name="linear_cross_entropy", reference=reference.linear_cross_entropy,
         torch_fn=getattr(F, "linear_cross_entropy", None), since="2.13",
+        gradient=gradients.linear_cross_entropy_backward,
+        differentiable=("input", "linear_weight", "linear_bias"),
         sizes={"small": (32, 64, 1000), "medium": (256, 256, 8000), "large": (512, 512, 32000)},
         build=build_linear_cross_entropy, variants=("index", "probs"),
         shapes=(Shape("N7-in4-V6", (7, 4, 6)), Shape("unbatched-in4-V6", (4, 6)),

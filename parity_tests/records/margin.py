@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import reference
+from reference import gradients
 from ..registry import BadCall, LossRecord, Shape, Twin
 from . import inputs
 from .classification import ELEMENTWISE_SHAPES, LEGACY_FLAGS, REDUCTION, _legacy_cases, fixed_case
@@ -102,7 +103,7 @@ NONEMPTY_CLASS_DIMS = inputs.class_dims(max_extra_dims=0).filter(lambda dims: di
 RECORDS = [
     LossRecord(
         name="hinge_embedding_loss", reference=reference.hinge_embedding_loss, torch_fn=F.hinge_embedding_loss,
-        gradient=reference._margin.hinge_embedding_loss_backward, differentiable=("input",),
+        gradient=gradients.hinge_embedding_loss_backward, differentiable=("input",),
         sizes=inputs.ELEMENTWISE_SIZES, build=build_hinge, shapes=ELEMENTWISE_SHAPES, variants=("", "other_targets"),
         keyword_grid={"margin": [1.0, 0.3, 2.0], "reduction": REDUCTION},
         edge_cases=lambda: _by_loss(kink_cases(), "hinge_embedding_loss")
@@ -111,7 +112,7 @@ RECORDS = [
     ),
     LossRecord(
         name="margin_ranking_loss", reference=reference.margin_ranking_loss, torch_fn=F.margin_ranking_loss,
-        gradient=reference._margin.margin_ranking_loss_backward, differentiable=("input1", "input2", "target"),
+        gradient=gradients.margin_ranking_loss_backward, differentiable=("input1", "input2", "target"),
         sizes=inputs.ELEMENTWISE_SIZES, build=build_ranking, shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"margin": [0, 0.5], "reduction": REDUCTION},
         edge_cases=lambda: _by_loss(kink_cases(), "margin_ranking_loss")
@@ -121,7 +122,7 @@ RECORDS = [
     ),
     LossRecord(
         name="soft_margin_loss", reference=reference.soft_margin_loss, torch_fn=F.soft_margin_loss,
-        gradient=reference._margin.soft_margin_loss_backward, differentiable=("input",),
+        gradient=gradients.soft_margin_loss_backward, differentiable=("input",),
         sizes=inputs.ELEMENTWISE_SIZES, build=build_soft_margin, shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"reduction": REDUCTION},
         edge_cases=lambda: soft_margin_edge_cases() + _legacy_cases("soft_margin_loss", build_soft_margin, (4, 5)),
@@ -129,6 +130,7 @@ RECORDS = [
     ),
     LossRecord(
         name="multi_margin_loss", reference=reference.multi_margin_loss, torch_fn=F.multi_margin_loss,
+        gradient=gradients.multi_margin_loss_backward, differentiable=("input",),
         sizes=inputs.MARGIN_CLASS_SIZES, build=build_multi_margin, shapes=PAIR_SHAPES, unsupported=LOW_PRECISION_ON_CPU,
         keyword_grid={"p": [1, 2], "margin": [1.0, 0.4], "weight": [None, "random"], "reduction": REDUCTION},
         edge_cases=lambda: _by_loss(kink_cases(), "multi_margin_loss")
@@ -154,6 +156,7 @@ RECORDS = [
     ),
     LossRecord(
         name="cosine_embedding_loss", reference=reference.cosine_embedding_loss,
+        gradient=gradients.cosine_embedding_loss_backward, differentiable=("input1", "input2"),
         torch_fn=F.cosine_embedding_loss,
         sizes=inputs.EMBEDDING_SIZES, build=build_cosine, shapes=PAIR_SHAPES, variants=("", "other_targets"),
         keyword_grid={"margin": [0, 0.3, -0.5], "reduction": REDUCTION},

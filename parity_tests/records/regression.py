@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import reference
+from reference import gradients
 from ..registry import BadCall, LossRecord, Shape
 from . import inputs
 from .classification import ELEMENTWISE_SHAPES, LEGACY_FLAGS, REDUCTION, _legacy_cases, fixed_case
@@ -101,7 +102,7 @@ def weighted_distance_record(name, module):
     """l1_loss and mse_loss: the same keywords, cases and checks."""
     return LossRecord(
         name=name, reference=getattr(reference, name), torch_fn=getattr(F, name), build=build_distance,
-        gradient=getattr(reference._regression, f"{name}_backward"), differentiable=("input", "target"),
+        gradient=getattr(gradients, f"{name}_backward"), differentiable=("input", "target"),
         sizes=inputs.ELEMENTWISE_SIZES,
         shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"weight": [None, "random"], "reduction": REDUCTION},
@@ -116,7 +117,7 @@ RECORDS = [
     weighted_distance_record("mse_loss", nn.MSELoss),
     LossRecord(
         name="smooth_l1_loss", reference=reference.smooth_l1_loss, torch_fn=F.smooth_l1_loss,
-        gradient=reference._regression.smooth_l1_loss_backward, differentiable=("input", "target"),
+        gradient=gradients.smooth_l1_loss_backward, differentiable=("input", "target"),
         sizes=inputs.ELEMENTWISE_SIZES, build=build_distance, shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"beta": [1.0, 0.0, 0.5, 2.5], "reduction": REDUCTION},
         edge_cases=lambda: distance_edge_cases("smooth_l1_loss", "beta")
@@ -127,7 +128,7 @@ RECORDS = [
     ),
     LossRecord(
         name="huber_loss", reference=reference.huber_loss, torch_fn=F.huber_loss,
-        gradient=reference._regression.huber_loss_backward, differentiable=("input", "target"),
+        gradient=gradients.huber_loss_backward, differentiable=("input", "target"),
         sizes=inputs.ELEMENTWISE_SIZES, build=build_distance,
         shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"weight": [None, "random"], "delta": [1.0, 0.5, 2.5], "reduction": REDUCTION},
@@ -141,7 +142,7 @@ RECORDS = [
     ),
     LossRecord(
         name="kl_div", reference=reference.kl_div, torch_fn=F.kl_div,
-        gradient=reference._regression.kl_div_backward, differentiable=("input", "target"),
+        gradient=gradients.kl_div_backward, differentiable=("input", "target"),
         sizes=inputs.ELEMENTWISE_SIZES, build=build_kl_div,
         shapes=(Shape("2d", (4, 5)), Shape("1d", (5,)), Shape("3d", (2, 3, 4)), Shape("n1", (1, 5)),
                 Shape("empty", (0, 5)), Shape("2d_strided", (4, 5), "strided"),
@@ -152,7 +153,7 @@ RECORDS = [
     ),
     LossRecord(
         name="poisson_nll_loss", reference=reference.poisson_nll_loss, torch_fn=F.poisson_nll_loss,
-        gradient=reference._regression.poisson_nll_loss_backward, differentiable=("input", "target"),
+        gradient=gradients.poisson_nll_loss_backward, differentiable=("input", "target"),
         no_finite_differences={"target": "with full, Stirling's term switches on past y = 1: a jump in the forward "
                                          "at the integer counts"},
         sizes=inputs.ELEMENTWISE_SIZES,
@@ -165,7 +166,7 @@ RECORDS = [
     ),
     LossRecord(
         name="gaussian_nll_loss", reference=reference.gaussian_nll_loss, torch_fn=F.gaussian_nll_loss,
-        gradient=reference._regression.gaussian_nll_loss_backward, differentiable=("input", "target", "var"),
+        gradient=gradients.gaussian_nll_loss_backward, differentiable=("input", "target", "var"),
         no_finite_differences={"var": "torch clamps var at eps without stopping its gradient: below eps d/dvar "
                                       "is taken at eps, where the forward is flat"},
         sizes=inputs.ELEMENTWISE_SIZES,

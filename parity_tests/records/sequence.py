@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import reference
+from reference import gradients
 from ..registry import BadCall, Case, LossRecord, Shape
 from .classification import REDUCTION, build_nll, fixed_case
 
@@ -88,7 +89,7 @@ RECORDS = [
     ),
     LossRecord(
         name="nll_loss_4d", reference=reference.nll_loss, torch_fn=F.nll_loss,
-        gradient=reference._classification.nll_loss_backward, differentiable=("input",),
+        gradient=gradients.nll_loss_backward, differentiable=("input",),
         sizes={"small": (2, 21, 16, 16), "large": (8, 21, 128, 128)}, build=build_nll,
         shapes=(Shape("N2-C3-H4-W5", (2, 3, 4, 5)), Shape("N2-C3-H4-W5_permuted", (2, 3, 4, 5), "permuted")),
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1], "reduction": REDUCTION},

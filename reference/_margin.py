@@ -121,13 +121,9 @@ def multi_margin_loss_backward(grad_output, input, target, p=1, margin=1.0, weig
     return {"input": slope - (np.arange(num_classes) == np.expand_dims(target, -1)) * slope.sum(axis=-1, keepdims=True)}
 
 
-def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """Multi-label hinge: with T_n the target indices before the first -1 (repeats counted as
-    often as they appear, as torch does) and the others i not in T_n,
-    l_n = 1/C sum_{j in T_n} sum_{i not in T_n} max(0, 1 - (x[n, j] - x[n, i])).
-    Evaluated on a (N, C, C) array of pairwise margins."""
-    reduction = resolve_reduction(size_average, reduce, reduction)
-    input, target = np.asarray(input), np.asarray(target)
+def _multilabel_pairs(input, target):
+    """(how often each class is listed, whether it is listed, the (N, C, C) margins
+    1 - (x[n, j] - x[n, i])) for multilabel_margin_loss, after checking the target."""
     if not np.issubdtype(target.dtype, np.integer):
         raise TypeError(f"target: expected integer class indices, got dtype {target.dtype}")
     if target.shape != input.shape or input.ndim not in (1, 2):
@@ -139,11 +135,32 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     listed = np.cumprod(target != -1, axis=-1).astype(bool)  # entries before the first -1
     one_hot = (np.expand_dims(target, -1) == np.arange(num_classes)) & np.expand_dims(listed, -1)
     counts = one_hot.sum(axis=-2)  # how often each class is listed
-    is_target = counts > 0
-    pair_margins = np.maximum(1 - np.expand_dims(input, -1) + np.expand_dims(input, -2), 0)
-    against_others = np.where(np.expand_dims(is_target, -2), 0, pair_margins).sum(axis=-1)
-    loss = (counts * against_others).sum(axis=-1) / num_classes
+    return counts, counts > 0, 1 - np.expand_dims(input, -1) + np.expand_dims(input, -2)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Multi-label hinge: with T_n the target indices before the first -1 (repeats counted as
+    often as they appear, as torch does) and the others i not in T_n,
+    l_n = 1/C sum_{j in T_n} sum_{i not in T_n} max(0, 1 - (x[n, j] - x[n, i])).
+    Evaluated on a (N, C, C) array of pairwise margins."""
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    input, target = np.asarray(input), np.asarray(target)
+    counts, is_target, pair_margins = _multilabel_pairs(input, target)
+    against_others = np.where(np.expand_dims(is_target, -2), 0, np.maximum(pair_margins, 0)).sum(axis=-1)
+    loss = (counts * against_others).sum(axis=-1) / input.shape[-1]
     return reduce_loss(np.asarray(loss, dtype=input.dtype), reduction)
+
+
+def multilabel_margin_loss_backward(grad_output, input, target, size_average=None, reduce=None, reduction="mean"):
+    """With a[j, i] = g count_j [j listed, i not] [1 - x_j + x_i > 0] / C (torch counts a pair only
+    when its margin is positive): d/dx_j = -sum_i a[j, i] and d/dx_i = sum_j a[j, i]."""
+    reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
+    x, target = np.asarray(input, dtype=np.float64), np.asarray(target)
+    counts, is_target, pair_margins = _multilabel_pairs(x, target)
+    g = upstream_per_element(grad_output, reduction, x.shape[:-1])[..., None, None]
+    active = (pair_margins > 0) & np.expand_dims(is_target, -1) & ~np.expand_dims(is_target, -2)
+    pairs = g * np.expand_dims(counts, -1) * active / x.shape[-1]
+    return {"input": pairs.sum(axis=-2) - pairs.sum(axis=-1)}
 
 
 def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
@@ -210,6 +227,34 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     anchor, positive, negative = _check_triplet(anchor, positive, negative, margin)
     distance = lambda u, v: _pairwise_distance(u, v, p, eps)
     return _triplet_loss(distance, anchor, positive, negative, margin, swap, reduction)
+
+
+def _distance_slope(u, v, p, eps):
+    """d ||u - v + eps||_p / du = sign(w) |w|^(p-1) / ||w||_p^(p-1), w = u - v + eps (0 where
+    the distance is 0, as torch's norm gives); d/dv is its negative."""
+    w = u - v + eps
+    norm = np.linalg.norm(w, ord=p, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norm > 0, np.sign(w) * np.abs(w) ** (p - 1) / norm ** (p - 1), 0)
+
+
+def triplet_margin_loss_backward(grad_output, anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                                 size_average=None, reduce=None, reduction="mean"):
+    """With J(u, v) = d d(u, v) / du, G = g [margin + d(a, p) - d_neg >= 0] (torch's clamp_min
+    passes the kink) and d_neg = d(a, n), or d(p, n) where swap picks it (d(p, n) < d(a, n)):
+    d/da = G (J(a, p) - [d(a, n)] J(a, n)), d/dp = G (-J(a, p) - [d(p, n)] J(p, n)),
+    d/dn = G ([d(a, n)] J(a, n) + [d(p, n)] J(p, n))."""
+    reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
+    a, positive_, n = (np.asarray(x, dtype=np.float64) for x in (anchor, positive, negative))
+    to_positive, to_negative = _pairwise_distance(a, positive_, p, eps), _pairwise_distance(a, n, p, eps)
+    swapped = _pairwise_distance(positive_, n, p, eps) < to_negative if swap else np.zeros_like(to_negative, bool)
+    nearest_negative = np.where(swapped, _pairwise_distance(positive_, n, p, eps), to_negative)
+    g = upstream_per_element(grad_output, reduction, to_negative.shape) * \
+        (margin + to_positive - nearest_negative >= 0)
+    g, from_anchor, from_positive = g[..., None], ~swapped[..., None], swapped[..., None]
+    j_ap, j_an, j_pn = (_distance_slope(u, v, p, eps) for u, v in ((a, positive_), (a, n), (positive_, n)))
+    return {"anchor": g * (j_ap - from_anchor * j_an), "positive": g * (-j_ap - from_positive * j_pn),
+            "negative": g * (from_anchor * j_an + from_positive * j_pn)}
 
 
 def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0,

@@ -16,7 +16,9 @@ from ._margin import (
     hinge_embedding_loss_backward,
     margin_ranking_loss_backward,
     multi_margin_loss_backward,
+    multilabel_margin_loss_backward,
     soft_margin_loss_backward,
+    triplet_margin_loss_backward,
 )
 from ._regression import (
     gaussian_nll_loss_backward,
@@ -33,6 +35,7 @@ __all__ = [
     "cross_entropy_backward", "gaussian_nll_loss_backward", "hinge_embedding_loss_backward", "huber_loss_backward",
     "kl_div_backward", "l1_loss_backward", "linear_cross_entropy_backward", "log_softmax_backward",
     "logsigmoid_backward", "margin_ranking_loss_backward", "mse_loss_backward", "multi_margin_loss_backward",
+    "multilabel_margin_loss_backward",
     "multilabel_soft_margin_loss_backward", "nll_loss_backward", "poisson_nll_loss_backward", "sigmoid_backward",
-    "smooth_l1_loss_backward", "soft_margin_loss_backward", "softmax_backward",
+    "smooth_l1_loss_backward", "soft_margin_loss_backward", "softmax_backward", "triplet_margin_loss_backward",
 ]

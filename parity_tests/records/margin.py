@@ -143,6 +143,7 @@ RECORDS = [
     ),
     LossRecord(
         name="multilabel_margin_loss", reference=reference.multilabel_margin_loss,
+        gradient=gradients.multilabel_margin_loss_backward, differentiable=("input",),
         torch_fn=F.multilabel_margin_loss,
         sizes={"small": (64, 100), "medium": (1024, 100), "large": (4096, 100)},
         build=build_multilabel_margin, shapes=PAIR_SHAPES,
@@ -170,6 +171,7 @@ RECORDS = [
     ),
     LossRecord(
         name="triplet_margin_loss", reference=reference.triplet_margin_loss, torch_fn=F.triplet_margin_loss,
+        gradient=gradients.triplet_margin_loss_backward, differentiable=("anchor", "positive", "negative"),
         sizes=inputs.EMBEDDING_SIZES, build=build_triplet, shapes=PAIR_SHAPES,
         keyword_grid={"margin": [1.0, 0.2], "p": [2, 1, 3], "eps": [1e-6, 0.1], "swap": [False, True],
                       "reduction": REDUCTION},

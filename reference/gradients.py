@@ -20,6 +20,7 @@ from ._margin import (
     soft_margin_loss_backward,
     triplet_margin_loss_backward,
 )
+from ._sequence import ctc_loss_backward
 from ._regression import (
     gaussian_nll_loss_backward,
     huber_loss_backward,
@@ -32,7 +33,7 @@ from ._regression import (
 
 __all__ = [
     "binary_cross_entropy_backward", "binary_cross_entropy_with_logits_backward", "cosine_embedding_loss_backward",
-    "cross_entropy_backward", "gaussian_nll_loss_backward", "hinge_embedding_loss_backward", "huber_loss_backward",
+    "cross_entropy_backward", "ctc_loss_backward", "gaussian_nll_loss_backward", "hinge_embedding_loss_backward", "huber_loss_backward",
     "kl_div_backward", "l1_loss_backward", "linear_cross_entropy_backward", "log_softmax_backward",
     "logsigmoid_backward", "margin_ranking_loss_backward", "mse_loss_backward", "multi_margin_loss_backward",
     "multilabel_margin_loss_backward",

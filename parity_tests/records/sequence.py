@@ -65,6 +65,9 @@ LP = _log_softmax(np.zeros((4, 2, 3)))
 RECORDS = [
     LossRecord(
         name="ctc_loss", reference=reference.ctc_loss, torch_fn=F.ctc_loss,
+        gradient=gradients.ctc_loss_backward, differentiable=("log_probs",),
+        no_finite_differences={"log_probs": "torch's gradient is with respect to the logits of a log_softmax that "
+                                            "made log_probs; test_ctc_gradient_is_that_of_the_logits checks it"},
         sizes={"small": (50, 4, 10, 10), "medium": (100, 8, 20, 25), "large": (200, 16, 30, 50)}, build=build_ctc,
         shapes=(Shape("T12-N4-C6-S4", (12, 4, 6, 4)), Shape("T5-N2-C3-S2", (5, 2, 3, 2)),
                 Shape("T20-N1-C30-S8", (20, 1, 30, 8)), Shape("T6-N3-C5-S3_permuted", (6, 3, 5, 3), "permuted"),

@@ -50,11 +50,17 @@ class Case:
 @dataclass(frozen=True)
 class Twin:
     """An argument that is a function, given to torch and to the reference in matching forms
-    (e.g. a distance written with torch ops and the same distance in NumPy)."""
+    (e.g. a distance written with torch ops and the same distance in NumPy); numpy_gradient,
+    (u, v) -> (d/du, d/dv), becomes the NumPy side's `gradient` for the reference gradients."""
 
     name: str
     torch: Callable
     numpy: Callable
+    numpy_gradient: Optional[Callable] = None
+
+    def __post_init__(self):
+        if self.numpy_gradient is not None:
+            self.numpy.gradient = self.numpy_gradient
 
     def __repr__(self):
         return self.name

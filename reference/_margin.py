@@ -231,30 +231,41 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
 
 def _distance_slope(u, v, p, eps):
     """d ||u - v + eps||_p / du = sign(w) |w|^(p-1) / ||w||_p^(p-1), w = u - v + eps (0 where
-    the distance is 0, as torch's norm gives); d/dv is its negative."""
+    the distance is 0, as torch's norm gives)."""
     w = u - v + eps
     norm = np.linalg.norm(w, ord=p, axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(norm > 0, np.sign(w) * np.abs(w) ** (p - 1) / norm ** (p - 1), 0)
 
 
+def _triplet_backward(distance, slope, grad_output, anchor, positive, negative, margin, swap, reduction):
+    """With J(u, v) = d d(u, v) / du (and K(u, v) = d d(u, v) / dv, both from slope), G = g
+    [margin + d(a, p) - d_neg >= 0] (torch's clamp_min passes the kink) and d_neg = d(a, n), or
+    d(p, n) where swap picks it (d(p, n) < d(a, n)): d/da = G (J(a, p) - [d(a, n)] J(a, n)),
+    d/dp = G (K(a, p) - [d(p, n)] J(p, n)), d/dn = -G ([d(a, n)] K(a, n) + [d(p, n)] K(p, n))."""
+    a, p_, n = (np.asarray(x, dtype=np.float64) for x in (anchor, positive, negative))
+    to_positive, to_negative, between = distance(a, p_), distance(a, n), distance(p_, n)
+    swapped = (between < to_negative) if swap else np.zeros(np.shape(to_negative), dtype=bool)
+    g = upstream_per_element(grad_output, reduction, np.shape(to_negative)) * \
+        (margin + to_positive - np.where(swapped, between, to_negative) >= 0)
+    g, from_anchor, from_positive = g[..., None], ~swapped[..., None], swapped[..., None]
+    (j_ap, k_ap), (j_an, k_an), (j_pn, k_pn) = slope(a, p_), slope(a, n), slope(p_, n)
+    return {"anchor": g * (j_ap - from_anchor * j_an), "positive": g * (k_ap - from_positive * j_pn),
+            "negative": -g * (from_anchor * k_an + from_positive * k_pn)}
+
+
 def triplet_margin_loss_backward(grad_output, anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
                                  size_average=None, reduce=None, reduction="mean"):
-    """With J(u, v) = d d(u, v) / du, G = g [margin + d(a, p) - d_neg >= 0] (torch's clamp_min
-    passes the kink) and d_neg = d(a, n), or d(p, n) where swap picks it (d(p, n) < d(a, n)):
-    d/da = G (J(a, p) - [d(a, n)] J(a, n)), d/dp = G (-J(a, p) - [d(p, n)] J(p, n)),
-    d/dn = G ([d(a, n)] J(a, n) + [d(p, n)] J(p, n))."""
+    """_triplet_backward with d(u, v) = ||u - v + eps||_p, whose d/du = sign(w) |w|^(p-1) /
+    ||w||_p^(p-1), w = u - v + eps (0 where the distance is 0, as torch's norm gives), and d/dv
+    its negative."""
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
-    a, positive_, n = (np.asarray(x, dtype=np.float64) for x in (anchor, positive, negative))
-    to_positive, to_negative = _pairwise_distance(a, positive_, p, eps), _pairwise_distance(a, n, p, eps)
-    swapped = _pairwise_distance(positive_, n, p, eps) < to_negative if swap else np.zeros_like(to_negative, bool)
-    nearest_negative = np.where(swapped, _pairwise_distance(positive_, n, p, eps), to_negative)
-    g = upstream_per_element(grad_output, reduction, to_negative.shape) * \
-        (margin + to_positive - nearest_negative >= 0)
-    g, from_anchor, from_positive = g[..., None], ~swapped[..., None], swapped[..., None]
-    j_ap, j_an, j_pn = (_distance_slope(u, v, p, eps) for u, v in ((a, positive_), (a, n), (positive_, n)))
-    return {"anchor": g * (j_ap - from_anchor * j_an), "positive": g * (-j_ap - from_positive * j_pn),
-            "negative": g * (from_anchor * j_an + from_positive * j_pn)}
+
+    def slope(u, v):
+        j = _distance_slope(u, v, p, eps)
+        return j, -j
+    return _triplet_backward(lambda u, v: _pairwise_distance(u, v, p, eps), slope, grad_output, anchor, positive,
+                             negative, margin, swap, reduction)
 
 
 def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0,
@@ -265,3 +276,22 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     anchor, positive, negative = _check_triplet(anchor, positive, negative, margin)
     return _triplet_loss(distance_function or _pairwise_distance, anchor, positive, negative, margin,
                          swap, reduction)
+
+
+def triplet_margin_with_distance_loss_backward(grad_output, anchor, positive, negative, *, distance_function=None,
+                                               margin=1.0, swap=False, reduction="mean"):
+    """_triplet_backward with the distance's own gradient, distance_function.gradient(u, v) ->
+    (d/du, d/dv); the default distance ||u - v + 1e-6||_2 has d/du = w / ||w||, d/dv = -d/du."""
+    check_reduction(reduction)
+    if distance_function is None:
+        distance_function = _pairwise_distance
+
+        def slope(u, v):
+            j = _distance_slope(u, v, 2, 1e-6)
+            return j, -j
+    else:
+        slope = getattr(distance_function, "gradient", None)
+        if slope is None:
+            raise ValueError("distance_function: give it a gradient attribute, (u, v) -> (d/du, d/dv)")
+    return _triplet_backward(distance_function, slope, grad_output, anchor, positive, negative, margin, swap,
+                             reduction)

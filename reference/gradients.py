@@ -19,6 +19,7 @@ from ._margin import (
     multilabel_margin_loss_backward,
     soft_margin_loss_backward,
     triplet_margin_loss_backward,
+    triplet_margin_with_distance_loss_backward,
 )
 from ._sequence import ctc_loss_backward
 from ._regression import (
@@ -39,4 +40,5 @@ __all__ = [
     "multilabel_margin_loss_backward",
     "multilabel_soft_margin_loss_backward", "nll_loss_backward", "poisson_nll_loss_backward", "sigmoid_backward",
     "smooth_l1_loss_backward", "soft_margin_loss_backward", "softmax_backward", "triplet_margin_loss_backward",
+    "triplet_margin_with_distance_loss_backward",
 ]

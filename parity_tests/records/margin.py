@@ -58,12 +58,27 @@ def build_triplet(rng, dims, variant, kwargs):
     return (anchor, anchor + rng.normal(0.0, 0.5, dims), rng.normal(0.0, 1.0, dims)), kwargs
 
 
+def _pairwise_slope(u, v):
+    """d/du and d/dv of ||u - v + 1e-6||_2: w / ||w|| and its negative."""
+    w = u - v + 1e-6
+    j = w / np.linalg.norm(w, axis=-1, keepdims=True)
+    return j, -j
+
+
+def _one_minus_cosine_slope(u, v):
+    """d/du of 1 - u.v / (|u| |v|) = -(v / (|u| |v|) - cos u / |u|^2), and symmetrically."""
+    nu, nv = np.linalg.norm(u, axis=-1, keepdims=True), np.linalg.norm(v, axis=-1, keepdims=True)
+    cosine = np.einsum("...d,...d->...", u, v)[..., None] / (nu * nv)
+    return -(v / (nu * nv) - cosine * u / nu ** 2), -(u / (nu * nv) - cosine * v / nv ** 2)
+
+
 PAIRWISE = Twin("pairwise", lambda u, v: F.pairwise_distance(u, v),
-                lambda u, v: np.linalg.norm(u - v + 1e-6, axis=-1))
+                lambda u, v: np.linalg.norm(u - v + 1e-6, axis=-1), _pairwise_slope)
 COSINE = Twin("one_minus_cosine", lambda u, v: 1 - F.cosine_similarity(u, v, dim=-1),
               lambda u, v: 1 - np.einsum("...d,...d->...", u, v)
-              / np.maximum(np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1), 1e-8))
-L1_LAMBDA = Twin("l1_lambda", lambda u, v: (u - v).abs().sum(-1), lambda u, v: np.abs(u - v).sum(-1))
+              / np.maximum(np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1), 1e-8), _one_minus_cosine_slope)
+L1_LAMBDA = Twin("l1_lambda", lambda u, v: (u - v).abs().sum(-1), lambda u, v: np.abs(u - v).sum(-1),
+                 lambda u, v: (np.sign(u - v), -np.sign(u - v)))
 
 
 def kink_cases():
@@ -183,6 +198,8 @@ RECORDS = [
     ),
     LossRecord(
         name="triplet_margin_with_distance_loss", reference=reference.triplet_margin_with_distance_loss,
+        gradient=gradients.triplet_margin_with_distance_loss_backward,
+        differentiable=("anchor", "positive", "negative"),
         torch_fn=F.triplet_margin_with_distance_loss,
         sizes=inputs.EMBEDDING_SIZES, build=build_triplet, shapes=PAIR_SHAPES,
         keyword_grid={"distance_function": [None, PAIRWISE, COSINE, L1_LAMBDA], "margin": [1.0, 0.3],

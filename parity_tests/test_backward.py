@@ -35,10 +35,12 @@ def test_backward(record, device, dtype, cases, request):
     report = ItemReport(request)
     for index, case in enumerate(cases):
         tolerance = tolerance_for(record.name, device, dtype, case.name, kind="gradient")
-        context = (f"case: gradient of {record.name} on {device} in {dtype}, {case.name!r} (seed {case.seed}, "
-                   f"layout {case.layout}{', upstream with zeros' if index == 0 else ''})\n  call: "
-                   f"{describe_call(record, *torch_arguments(case, dtype, device)[0])}\n  rerun: pytest "
-                   f"'{request.node.nodeid}' --case '{case.name}'")
+
+        def context(case=case, index=index):  # made only for a failure
+            return (f"case: gradient of {record.name} on {device} in {dtype}, {case.name!r} (seed {case.seed}, "
+                    f"layout {case.layout}{', upstream with zeros' if index == 0 else ''})\n  call: "
+                    f"{describe_call(record, *torch_arguments(case, dtype, device)[0])}\n  rerun: pytest "
+                    f"'{request.node.nodeid}' --case '{case.name}'")
 
         def add(name, outcome, measured, message):
             report.add(backward_id(record.name, name, device, dtype, case.name), case.name,
@@ -47,16 +49,16 @@ def test_backward(record, device, dtype, cases, request):
             gradients = run_backward(record, case, dtype, device, with_zeros=index == 0)
         except Exception as error:  # torch's backward or the reference's gradient raised
             for name in record.differentiable[:1]:
-                add(name, "error", None, f"{type(error).__name__}: {error}\n  {context}")
+                add(name, "error", None, f"{type(error).__name__}: {error}\n  {context()}")
             continue
         for name, (actual, expected) in gradients.items():
             if actual is None:
-                add(name, "error", None, f"torch gave no gradient for {name}\n  {context}")
+                add(name, "error", None, f"torch gave no gradient for {name}\n  {context()}")
                 continue
             try:
                 add(name, "passed", compare(actual, expected, actual.dtype, tolerance, ""), None)
             except ParityMismatch as mismatch:
-                add(name, "mismatch", mismatch.measurement, f"gradient of {name}: {mismatch}{context}")
+                add(name, "mismatch", mismatch.measurement, f"gradient of {name}: {mismatch}{context()}")
     report.finish(len(cases), f"{record.name}'s gradients on {device} in {dtype}")
 
 

@@ -71,6 +71,14 @@ def pytest_configure(config):
                 config.rootpath / config.getoption("--golden-table"), config.getoption("--golden")), "golden-table")
 
 
+@pytest.fixture
+def torch_under_test(request):
+    """For tests of torch itself (its coverage, its versions), not of any implementation: they
+    skip when --impl names another module."""
+    if request.config.parity_impl != "torch":
+        pytest.skip(f"checks torch itself; under test: {request.config.parity_impl}")
+
+
 def pytest_report_header(config):
     under_test = (f"torch {torch.__version__} (torch.nn.functional)" if config.parity_impl == "torch" else
                   f"{config.parity_impl} ({sys.modules[config.parity_impl].__file__}) on torch tensors; "

@@ -46,7 +46,7 @@ def test_layouts_are_non_contiguous_with_the_same_values(layout):
     np.testing.assert_array_equal(tensor.numpy(), array)
 
 
-def test_reference_gets_the_rounded_values_torch_received():
+def test_reference_gets_the_rounded_values_torch_received(torch_under_test):
     seen = {}
     record = BY_NAME["sigmoid"]
     spy = type(record)(**{**record.__dict__, "reference": lambda x: seen.setdefault("x", x)})

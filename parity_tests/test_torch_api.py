@@ -54,7 +54,7 @@ def test_torch_signature_is_the_one_the_record_expects(record):
         raise ApiDrift(f"torch {TORCH_VERSION} changed the signature of {record.name}: " + "; ".join(drift))
 
 
-def test_cases_needing_a_newer_torch_say_which_version():
+def test_cases_needing_a_newer_torch_say_which_version(torch_under_test):
     older = TorchVersion("2.5.1")
     assert BY_NAME["l1_loss"].unavailable(older, {"weight": None, "reduction": "sum"}) == \
         "l1_loss: weight= (torch 2.6) newer than torch 2.5.1"
@@ -119,12 +119,12 @@ def covered_names():
             | set(MODULES_WITH_OWN_TEST))
 
 
-def test_coverage_guard_every_torch_loss_has_a_record_or_a_plan():
+def test_coverage_guard_every_torch_loss_has_a_record_or_a_plan(torch_under_test):
     missing = torch_losses() - covered_names() - set(NOT_YET_COVERED)
     assert not missing, f"losses of this torch with neither a record nor a not-yet-covered entry: {sorted(missing)}"
 
 
-def test_coverage_guard_list_has_no_stale_entries():
+def test_coverage_guard_list_has_no_stale_entries(torch_under_test):
     stale = set(NOT_YET_COVERED) & covered_names()
     gone = set(NOT_YET_COVERED) - torch_losses()
     assert not stale, f"covered now, remove from fixtures/coverage.json: {sorted(stale)}"

@@ -6,7 +6,7 @@ failing case, the first ones in full, each with the command that reruns it alone
 import pytest
 
 from .harness import (ABSENT_DEVICE_REASONS, ParityMismatch, compare, describe_call, expected_dtype,
-                      present_devices, run_case, skip_if_unavailable, to_torch)
+                      present_devices, run_case, run_torch, skip_if_unavailable)
 from .items import ItemReport, item_params
 from .records import RECORDS
 from .tables import parity_id, tolerance_for
@@ -61,17 +61,13 @@ def test_requested_device_is_present(device):
                     f"{ABSENT_DEVICE_REASONS.get(device, 'torch does not know this device')}")
 
 
-def test_torch_still_lacks_dtype(record, device, dtype, request):
+def test_torch_still_lacks_dtype(record, device, dtype, torch_under_test):
     """A dtype the record marks unsupported must still raise; when torch adds it, this fails
     and the record should move the dtype into its grid."""
-    if request.config.parity_impl != "torch":
-        pytest.skip(f"the dtype gaps are torch's; under test: {request.config.parity_impl}")
     case = record.cases()[0]
-    args, kwargs = case.arguments()
-    skip_if_unavailable(record, kwargs)
+    skip_if_unavailable(record, case.arguments()[1])
     try:
-        record.torch_fn(*[to_torch(a, dtype, device, case.layout) for a in args],
-                        **{k: to_torch(v, dtype, device, case.layout) for k, v in kwargs.items()})
+        run_torch(record, case, dtype, device)
     except (RuntimeError, NotImplementedError):
         return
     pytest.fail(f"torch now runs {record.name} in {dtype} on {device}, which the record marks "

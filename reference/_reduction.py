@@ -56,13 +56,8 @@ def reduce_loss(loss, reduction, denominator=None):
     """
     if reduction == "none":
         return loss
-    total = loss.sum(dtype=loss.dtype)
-    if reduction == "sum":
-        return np.asarray(total)
-    if denominator is None:
-        denominator = loss.size
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(total / np.asarray(denominator, dtype=loss.dtype))
+    return _reduced(loss.sum(dtype=loss.dtype), reduction, loss.size if denominator is None else denominator,
+                    loss.dtype)
 
 
 def reduce_elementwise(formula, arrays, reduction, denominator=None):
@@ -71,11 +66,16 @@ def reduce_elementwise(formula, arrays, reduction, denominator=None):
     if reduction == "none":
         return map_blocks(formula, *arrays)
     dtype = arrays[0].dtype
-    total = sum_blocks(formula, *arrays, dtype=dtype)
+    return _reduced(sum_blocks(formula, *arrays, dtype=dtype), reduction,
+                    arrays[0].size if denominator is None else denominator, dtype)
+
+
+def _reduced(total, reduction, denominator, dtype):
+    """A loss's sum as 'sum' returns it, or divided by the denominator for 'mean'."""
     if reduction == "sum":
         return np.asarray(total)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(total / np.asarray(arrays[0].size if denominator is None else denominator, dtype=dtype))
+        return np.asarray(total / np.asarray(denominator, dtype=dtype))
 
 
 def upstream_per_element(grad_output, reduction, shape, denominator=None):

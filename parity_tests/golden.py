@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import platform
+import re
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -94,6 +95,19 @@ def record_outputs(records, device, dtypes=FLOAT_DTYPES):
     return outputs, seeds
 
 
+def cpu_flags():
+    """The CPU's vector instruction sets (avx*, amx*, fma, f16c, from /proc/cpuinfo), which
+    MKL and oneDNN choose their kernels by: two machines with the same torch CPU capability but
+    other flags (e.g. avx512_fp16) may round a matrix product differently. Empty where unknown."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    flags = re.search(r"^flags\s*:(.*)$", text, re.MULTILINE)
+    return sorted(flag for flag in (flags.group(1).split() if flags else [])
+                  if flag.startswith(("avx", "amx", "fma", "f16c")))
+
+
 def device_name(device):
     if device == "cuda":
         return torch.cuda.get_device_name()
@@ -109,7 +123,7 @@ def save_golden(path, outputs, seeds, device):
     manifest = {
         "torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version(),
         "device": device, "device_name": device_name(device),
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(), "torch_threads": 1,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(), "cpu_flags": cpu_flags(), "torch_threads": 1,
         "values_sha256": hashlib.sha256(values.tobytes()).hexdigest(),
         "columns": "id, input seed, output dtype, output shape (or the error torch raised)",
         "cases": [[test_id, seeds[test_id], o.dtype, o.error or list(o.values.shape)]

@@ -98,11 +98,11 @@ def torch_arguments(case, dtype, device):
     return (torch_args, torch_kwargs), (args, kwargs)
 
 
-def run_torch(record, case, dtype, device):
-    """Call torch in `dtype` on `device`. Returns (its output, the torch arguments, the NumPy
-    arguments they were made from)."""
+def run_torch(record, case, dtype, device, function=None):
+    """Call `function` (default: the record's torch function) on torch tensors in `dtype` on
+    `device`. Returns (its output, the torch arguments, the NumPy arguments they were made from)."""
     torch_call, numpy_call = torch_arguments(case, dtype, device)
-    return record.torch_fn(*torch_call[0], **torch_call[1]), torch_call, numpy_call
+    return (function or record.torch_fn)(*torch_call[0], **torch_call[1]), torch_call, numpy_call
 
 
 def reference_arguments(torch_call, numpy_call):
@@ -118,6 +118,12 @@ def run_reference(record, torch_call, numpy_call):
     return np.asarray(record.reference(*args, **kwargs), dtype=np.float64)
 
 
+def upstream_has_zeros(case):
+    """Whether a case's upstream gradient holds zeros: decided by the case's own seed (a third
+    of the cases), so that a case is checked the same way whatever runs before it."""
+    return case.seed % 3 == 0
+
+
 def upstream_gradient(shape, seed, with_zeros=False):
     """The gradient flowing into the loss's output: a non-unit scalar (0.7) for a reduced loss,
     else values of both signs and sizes 0.5 to 2; with_zeros sets every other element (or the
@@ -131,11 +137,12 @@ def upstream_gradient(shape, seed, with_zeros=False):
     return values
 
 
-def run_backward(record, case, dtype, device, with_zeros=False):
-    """torch autograd's gradients and the reference's, for each argument the record says torch
-    differentiates (and the case passes as a floating tensor): {name: (torch's gradient or None
-    where torch gave none, the reference's in float64)}. Both get the same upstream gradient,
-    rounded to the output's dtype."""
+def run_backward(record, case, dtype, device, function=None):
+    """Autograd's gradients through `function` (default: the record's torch function) and the
+    reference's, for each argument the record says torch differentiates (and the case passes as
+    a floating tensor): {name: (the autograd gradient or None where there was none, the
+    reference's in float64)}. Both get the same upstream gradient (upstream_has_zeros), rounded
+    to the output's dtype."""
     torch_call, numpy_call = torch_arguments(case, dtype, device)
     args, kwargs = torch_call
     bound = {**dict(zip(inspect.signature(record.reference).parameters, args)), **kwargs}
@@ -143,8 +150,8 @@ def run_backward(record, case, dtype, device, with_zeros=False):
              if isinstance(bound.get(name), torch.Tensor) and bound[name].is_floating_point()]
     for name in names:
         bound[name].requires_grad_()
-    output = record.torch_fn(*args, **kwargs)
-    upstream = torch.from_numpy(upstream_gradient(tuple(output.shape), case.seed + 1, with_zeros))
+    output = (function or record.torch_fn)(*args, **kwargs)
+    upstream = torch.from_numpy(upstream_gradient(tuple(output.shape), case.seed + 1, upstream_has_zeros(case)))
     upstream = upstream.to(device=output.device, dtype=output.dtype)
     gradients = torch.autograd.grad(output, [bound[name] for name in names], upstream, allow_unused=True)
     numpy_args, numpy_kwargs = reference_arguments(torch_call, numpy_call)
@@ -153,16 +160,16 @@ def run_backward(record, case, dtype, device, with_zeros=False):
             for name, gradient in zip(names, gradients)}
 
 
-def run_case(record, case, dtype, device):
-    """Call torch in `dtype` on `device` and the reference in float64 on the same values.
-    Returns (torch output, reference output, the torch arguments)."""
-    actual, torch_call, numpy_call = run_torch(record, case, dtype, device)
+def run_case(record, case, dtype, device, function=None):
+    """Call `function` (default: torch's) in `dtype` on `device` and the reference in float64 on
+    the same values. Returns (its output, the reference's output, the torch arguments)."""
+    actual, torch_call, numpy_call = run_torch(record, case, dtype, device, function)
     return actual, run_reference(record, torch_call, numpy_call), torch_call
 
 
 def selected_cases(records, devices, dtypes):
-    """(record, case, device, dtype, why it cannot run here or '') for every combination the
-    records support on these devices and dtypes."""
+    """(record, case, device, dtype) for every combination the records support on these
+    devices and dtypes."""
     for record in records:
         cases = record.cases()
         for device in devices:
@@ -172,7 +179,7 @@ def selected_cases(records, devices, dtypes):
                     continue
                 for case in cases:
                     if case.dtypes is None or dtype in case.dtypes:
-                        yield record, case, device, dtype, unavailable(record, case)
+                        yield record, case, device, dtype
 
 
 def skip_if_unavailable(record, kwargs=()):
@@ -182,12 +189,12 @@ def skip_if_unavailable(record, kwargs=()):
         pytest.skip(why)
 
 
-def unavailable(record, case=None):
-    """Why the running torch cannot run the record (or this case of it), or ''."""
+def unavailable(record, kwargs=()):
+    """Why the running torch cannot run the record (or a call with these keywords), or ''."""
     newest = max([record.since, *record.keyword_since.values()], key=TorchVersion)
     if record.torch_fn is not None and TORCH_VERSION >= newest:
         return ""
-    return record.unavailable(TORCH_VERSION, case.arguments()[1] if case else ())
+    return record.unavailable(TORCH_VERSION, kwargs)
 
 
 def expected_dtype(torch_kwargs, dtype):
@@ -227,18 +234,19 @@ def saturate(expected, dtype):
     return np.where(overflows, np.copysign(np.inf, expected), expected) if overflows.any() else expected
 
 
-def compare(actual, expected, expected_dtype, tolerance, context):
+def compare(actual, expected, expected_dtype, tolerance, context, label="torch", against="reference"):
     """Check dtype, shape, nan and inf placement, then values within the tolerance.
     Returns the measurement; raises ParityMismatch with `context` (a string, or a function
-    that makes it, called only on a mismatch) and the worst element."""
+    that makes it, called only on a mismatch) and the worst element. `label` names what gave
+    `actual` in the message (the implementation under test), `against` what gave `expected`."""
     def fail(problem, measured=None):
         raise ParityMismatch(f"{problem}\n  {context() if callable(context) else context}", measured)
 
     if actual.dtype != expected_dtype:
-        fail(f"torch returned dtype {actual.dtype}, expected {expected_dtype}")
+        fail(f"{label} returned dtype {actual.dtype}, expected {expected_dtype}")
     got = actual.detach().cpu().double().numpy()
     if got.shape != expected.shape:
-        fail(f"torch returned shape {got.shape}, the reference {expected.shape}")
+        fail(f"{label} returned shape {got.shape}, the {against} {expected.shape}")
     if got.size == 0:
         return measurement(0.0, 0.0, 0.0)
     expected = saturate(expected, expected_dtype)
@@ -249,7 +257,7 @@ def compare(actual, expected, expected_dtype, tolerance, context):
             if differ.any():
                 index = tuple(int(i) for i in np.argwhere(differ)[0])
                 fail(f"{label} in different places: first at index {index}: "
-                     f"torch {float(got[index])!r}, reference {float(expected[index])!r} "
+                     f"{label} {float(got[index])!r}, {against} {float(expected[index])!r} "
                      f"({int(differ.sum())} of {got.size} elements)")
         got, expected = np.where(finite, got, 0.0), np.where(finite, expected, 0.0)
     diff = np.abs(got - expected)
@@ -264,8 +272,8 @@ def compare(actual, expected, expected_dtype, tolerance, context):
     measured = measurement(float(largest), relative, float(ratio[worst]))
     if measured["fraction"] > 1:
         index = tuple(int(i) for i in worst)
-        fail(f"value differs beyond tolerance at index {index}: torch {float(got[worst])!r}, "
-             f"reference {float(expected[worst])!r}, |diff| {diff[worst]:.3e} > allowed "
+        fail(f"value differs beyond tolerance at index {index}: {label} {float(got[worst])!r}, "
+             f"{against} {float(expected[worst])!r}, |diff| {diff[worst]:.3e} > allowed "
              f"{allowed[worst]:.3e} (rtol {tolerance.rtol:g}, atol {tolerance.atol:g} from "
              f"{tolerance.source}); {int((ratio > 1).sum())} of {ratio.size} elements outside",
              measured)

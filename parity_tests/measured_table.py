@@ -5,18 +5,12 @@ import fnmatch
 import json
 from collections import defaultdict
 
+from .runner import BETTER, NEW, SHARED
 from .tables import LEDGER, write_atomically
 
-COLUMNS = ("loss", "device", "dtype", "tolerance", "rtol", "atol", "cases", "max abs err",
-           "max rel err", "worst % of tol", "failed", "known divergences")
-
-
-def parity_row(loss, device, dtype, tolerance):
-    """An empty row of the measured table, which a test fills in (cases, errors, ids) and
-    reports as its ("parity", row) user property."""
-    return {"loss": loss, "device": device, "dtype": dtype, "tolerance": tolerance.source, "rtol": tolerance.rtol,
-            "atol": tolerance.atol, "cases": 0, "abs": 0.0, "rel": 0.0, "fraction": 0.0, "failed": 0,
-            "xfailed": 0, "ids": []}
+COLUMNS = ("loss", "device", "dtype", "tolerance", "rtol", "atol", "cases", "max abs err", "max rel err",
+           "worst % of tol", "new divergences", "torch's known divergences", "agrees where torch diverges", "notes")
+COUNTED = (NEW, SHARED, BETTER)  # the verdicts with a column, in COLUMNS' order
 
 
 def markdown_table(records, number="{:.2e}"):
@@ -34,14 +28,15 @@ def markdown_table(records, number="{:.2e}"):
 
 
 class MeasuredTablePlugin:
-    """A pytest plugin: collects the `parity` properties of test reports, prints the table."""
+    """A pytest plugin: collects the `parity` properties of test reports (rows of the items, and
+    `notes` of other tests such as a candidate's stricter bad calls), prints the table."""
 
-    def __init__(self, path):
-        self.path = path
-        self.rows = defaultdict(lambda: {"cases": 0, "abs": 0.0, "rel": 0.0, "fraction": 0.0,
-                                         "failed": 0, "xfailed": 0})
+    def __init__(self, path, under_test):
+        self.path, self.under_test = path, under_test
+        self.rows = defaultdict(lambda: {"cases": 0, "abs": 0.0, "rel": 0.0, "fraction": 0.0, "notes": [],
+                                         **dict.fromkeys(COUNTED, 0)})
         self.seen_ids = []
-        self.cases_and_seconds = []  # (cases, seconds) of each parity item
+        self.rates = defaultdict(lambda: [0, 0.0])  # values / gradients -> [checks, seconds]
 
     def pytest_runtest_logreport(self, report):
         if report.when != "call":
@@ -50,21 +45,24 @@ class MeasuredTablePlugin:
             if key == "parity":
                 self.add(value)
             elif key == "parity_seconds":
-                self.cases_and_seconds.append(value)
+                what, checks, seconds = value
+                self.rates[what][0] += checks
+                self.rates[what][1] += seconds
 
     def add(self, measured):
         """Fold in one item's row for a loss x device x dtype x tolerance."""
         row = self.rows[(measured["loss"], measured["device"], measured["dtype"], measured["tolerance"],
                          measured["rtol"], measured["atol"])]
-        for key in ("cases", "failed", "xfailed"):
-            row[key] += measured[key]
+        for key in ("cases", *COUNTED):
+            row[key] += measured.get(key, 0)
         for key in ("abs", "rel", "fraction"):
-            row[key] = max(row[key], measured[key])
-        self.seen_ids += measured["ids"]
+            row[key] = max(row[key], measured.get(key, 0.0))
+        row["notes"] += measured.get("notes", [])
+        self.seen_ids += measured.get("ids", [])
 
     def records(self):
         return [dict(zip(COLUMNS, (*key, row["cases"], row["abs"], row["rel"], 100 * row["fraction"],
-                                   row["failed"], row["xfailed"])))
+                                   *(row[verdict] for verdict in COUNTED), "; ".join(row["notes"]))))
                 for key, row in sorted(self.rows.items())]
 
     def markdown(self):
@@ -78,17 +76,20 @@ class MeasuredTablePlugin:
     def pytest_terminal_summary(self, terminalreporter):
         if not self.rows:
             return
-        terminalreporter.section("measured parity table: largest error per loss x device x dtype")
+        terminalreporter.section(f"measured parity table of {self.under_test.name}: "
+                                 "largest error per loss x device x dtype, and each check's verdict")
         terminalreporter.write(self.markdown())
         write_atomically(self.path, self.markdown())
         write_atomically(self.path.with_suffix(".json"), json.dumps(self.records(), indent=1))
         terminalreporter.write_line(f"written to {self.path} and {self.path.with_suffix('.json')}")
-        cases = sum(n for n, _ in self.cases_and_seconds)
-        seconds = sum(t for _, t in self.cases_and_seconds)
-        failed, known = (sum(row[key] for row in self.rows.values()) for key in ("failed", "xfailed"))
+        new, shared, better = (sum(row[key] for row in self.rows.values()) for key in COUNTED)
+        checks = sum(row["cases"] for row in self.rows.values())
         terminalreporter.write_line(
-            f"{cases} parity cases: {cases - failed - known} passed, {failed} failed, {known} known torch "
-            f"divergences; {seconds:.1f} s inside the parity items, {cases / max(seconds, 1e-9):.0f} cases/s per process")
+            f"{checks} checks of {self.under_test.name}: {checks - new - shared - better} agree with the reference, "
+            f"{new} new divergences, {shared} share torch's known divergences, {better} agree where torch diverges")
+        for what, (count, seconds) in sorted(self.rates.items()):
+            terminalreporter.write_line(f"{count} {what} checks in {seconds:.1f} s inside the items: "
+                                        f"{count / max(seconds, 1e-9):.0f} checks/s per process")
         unmatched = self.unmatched_ledger_entries()
         if unmatched:
             terminalreporter.write_line("ledger entries that matched no test in this run "

@@ -9,7 +9,9 @@ from pathlib import Path
 from .harness import Tolerance
 from .registry import BY_NAME
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+# fixtures/ beside the package in a checkout; inside it (parity_tests/fixtures) in an installed wheel
+FIXTURES = next(path for path in (Path(__file__).resolve().parent / "fixtures",
+                                  Path(__file__).resolve().parent.parent / "fixtures") if path.is_dir())
 
 
 def load(name):
@@ -49,13 +51,8 @@ def as_list(pattern_or_patterns):
     return [pattern_or_patterns] if isinstance(pattern_or_patterns, str) else pattern_or_patterns
 
 
-def parity_id(loss, device, dtype, case_name):
-    """The parametrize id of a parity test, which ledger patterns are matched against."""
-    return f"{loss}-{device}-{dtype}-{case_name}"
-
-
 def divergences_for(test_id):
-    """The ledger entries whose `tests` patterns match a parity id."""
+    """The ledger entries whose `tests` patterns match a check's id (case_ids)."""
     return [entry for entry, pattern in LEDGER_PATTERNS if pattern.match(test_id)]
 
 

@@ -8,7 +8,7 @@ from torch import nn
 
 import reference
 from .harness import TORCH_DTYPES, compare
-from .measured_table import parity_row
+from .runner import parity_row
 from .tables import tolerance_for
 
 CONFIGS = {  # in_features, n_classes, cutoffs, div_value, head_bias

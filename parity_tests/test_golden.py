@@ -12,6 +12,7 @@ from .golden import (Output, compare_with_golden, golden_path, load_golden, reco
 from .harness import present_devices
 from .records import BUILT_IN, BY_NAME
 from .tables import tolerance_for
+from .under_test import parity_run
 
 COMMITTED = golden_path("cpu", "2.13.0")
 
@@ -39,7 +40,7 @@ def test_torch_against_golden(loss, request):
     manifest, outputs = golden(request.config.getoption("--golden"))
     if manifest["device"] not in present_devices():
         pytest.skip(f"the golden file was recorded on {manifest['device']}, absent here")
-    changes = compare_with_golden(outputs, [loss], manifest["device"], request.config.parity_dtypes)
+    changes = compare_with_golden(outputs, [loss], manifest["device"], parity_run(request.config).dtypes)
     for row in summarize(changes):
         request.node.user_properties.append(("golden", row))
     regressed = [change for change in changes if change.kind == "regressed"]
@@ -51,7 +52,7 @@ def test_torch_against_golden(loss, request):
                         for change in regressed[:10]), pytrace=False)
 
 
-def test_committed_golden_file_is_reproducible(tmp_path):
+def test_committed_golden_file_is_reproducible(tmp_path, torch_under_test):
     """Recording again gives the committed file's cases, seeds, dtypes and shapes, and its values
     bit for bit on a CPU with the instruction sets it was recorded on; on another CPU (MKL and
     oneDNN pick kernels by instruction set) each value within its dtype's parity tolerance of
@@ -88,10 +89,8 @@ def within_hardware_band(test_id, before, after):
                 and np.all(np.abs(after.values - before.values)[finite] <= tolerance.allowed(before.values[finite])))
 
 
-def test_a_perturbed_golden_file_reports_each_class(tmp_path, request):
+def test_a_perturbed_golden_file_reports_each_class(tmp_path, torch_under_test):
     """Record kl_div and l1_loss in float64, perturb the file, and check each class is found."""
-    if request.config.parity_impl != "torch":
-        pytest.skip(f"the classes are checked on torch's outputs; under test: {request.config.parity_impl}")
     records = [BY_NAME["kl_div"], BY_NAME["l1_loss"]]
     outputs, seeds = record_outputs(records, "cpu", ["float64"])
     save_golden(tmp_path / "golden.npz", outputs, seeds, "cpu")

@@ -1,69 +1,44 @@
-"""Parity of every record's cases: torch on each device and dtype against the float64 reference.
+"""Parity of every record's cases: the implementation under test (torch eager unless --impl)
+on each device and dtype against the float64 reference.
 
-One test item per loss x device x dtype runs all of its cases: pytest's own cost of an item
-(about 1.5 ms) would otherwise be several times the cost of a case. A failing item lists every
-failing case, the first ones in full, each with the command that reruns it alone (--case)."""
+One test item per loss x device x dtype runs all of its cases (runner.py): pytest's own cost of
+an item (about 1.5 ms) would otherwise be several times the cost of a case. A failing item lists
+every failing case, the first ones in full, each with the command that reruns it alone (--case)."""
 import pytest
 
-from .harness import (ABSENT_DEVICE_REASONS, ParityMismatch, compare, describe_call, expected_dtype,
-                      present_devices, run_case, run_torch, skip_if_unavailable)
-from .items import ItemReport, item_params
+from .harness import ABSENT_DEVICE_REASONS, present_devices, run_torch, skip_if_unavailable
 from .records import RECORDS
-from .tables import parity_id, tolerance_for
+from .runner import ItemRunner
+from .under_test import parity_run
+
+
+def test_parity(record, device, dtype, value_cases, request):
+    """Each case's value against the reference, with a verdict (runner.py)."""
+    ItemRunner(request, record, device, dtype).run(value_cases, "values")
+
+
+def test_requested_device_is_present(requested_device):
+    if requested_device not in present_devices():
+        pytest.skip(f"device {requested_device} requested but absent: "
+                    f"{ABSENT_DEVICE_REASONS.get(requested_device, 'torch does not know this device')}")
+
+
+def dtype_gaps(config):
+    return [pytest.param(record, device, dtype, id=f"{record.name}-{device}-{dtype}")
+            for record in RECORDS for (device, dtype) in record.unsupported if device in parity_run(config).devices]
+
 
 def pytest_generate_tests(metafunc):
-    if metafunc.function.__name__ == "test_parity":
-        metafunc.parametrize("record, device, dtype, cases", item_params(metafunc.config, RECORDS))
-    elif metafunc.function.__name__ == "test_requested_device_is_present":
-        from conftest import requested
-        metafunc.parametrize("device", requested(metafunc.config, "--device"))
-    elif metafunc.function.__name__ == "test_torch_still_lacks_dtype":
-        gaps = [pytest.param(record, device, dtype, id=f"{record.name}-{device}-{dtype}")
-                for record in RECORDS for (device, dtype) in record.unsupported
-                if device in metafunc.config.parity_devices]
-        none = pytest.param(None, None, None, id="none", marks=pytest.mark.skip(
-            reason="no record marks a dtype unsupported on the devices checked"))
-        metafunc.parametrize("record, device, dtype", gaps or [none])
+    if "dtype_gap" in metafunc.fixturenames:
+        gaps = dtype_gaps(metafunc.config) or [pytest.param(None, None, None, id="none", marks=pytest.mark.skip(
+            reason="no record marks a dtype unsupported on the devices checked"))]
+        metafunc.parametrize("dtype_gap", [pytest.param(p.values, id=p.id, marks=p.marks) for p in gaps])
 
 
-def check_case(record, case, device, dtype, tolerance, nodeid):
-    """("passed", measurement, None), ("mismatch", measurement or None, message) or ("error",
-    None, message) for one case."""
-    calls = {}
-
-    def context():
-        call = describe_call(record, *calls["torch"]) if "torch" in calls else "(torch was not called)"
-        return (f"case: {record.name} on {device} in {dtype}, {case.name!r} (seed {case.seed}, layout "
-                f"{case.layout})\n  call: {call}\n  rerun: pytest '{nodeid}' --case '{case.name}'")
-    try:
-        actual, expected, calls["torch"] = run_case(record, case, dtype, device)
-        return "passed", compare(actual, expected, expected_dtype(calls["torch"][1], dtype), tolerance, context), None
-    except ParityMismatch as mismatch:
-        return "mismatch", mismatch.measurement, str(mismatch)
-    except Exception as error:  # torch or the reference raised: a failure, never a silent pass
-        return "error", None, f"{type(error).__name__}: {error}\n  {context()}"
-
-
-def test_parity(record, device, dtype, cases, request):
-    """Each case against the reference; the ledger of known torch divergences applies (items.py)."""
-    report = ItemReport(request)
-    for case in cases:
-        tolerance = tolerance_for(record.name, device, dtype, case.name)
-        outcome, measured, message = check_case(record, case, device, dtype, tolerance, request.node.nodeid)
-        report.add(parity_id(record.name, device, dtype, case.name), case.name, record.name, device, dtype,
-                   tolerance, outcome, measured, message)
-    report.finish(len(cases), f"{record.name} on {device} in {dtype}")
-
-
-def test_requested_device_is_present(device):
-    if device not in present_devices():
-        pytest.skip(f"device {device} requested but absent: "
-                    f"{ABSENT_DEVICE_REASONS.get(device, 'torch does not know this device')}")
-
-
-def test_torch_still_lacks_dtype(record, device, dtype, torch_under_test):
+def test_torch_still_lacks_dtype(dtype_gap, torch_under_test):
     """A dtype the record marks unsupported must still raise; when torch adds it, this fails
     and the record should move the dtype into its grid."""
+    record, device, dtype = dtype_gap
     case = record.cases()[0]
     skip_if_unavailable(record, case.arguments()[1])
     try:

@@ -292,8 +292,9 @@ def binary_cross_entropy_with_logits_backward(grad_output, input, target, weight
     if weight is not None:
         g = g * broadcast_weight(weight, x.shape)
     softplus = lambda z: np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
-    return {"input": g * (-p * y * sigmoid(-x) + (1 - y) * sigmoid(x)),
-            "target": g * (p * softplus(-x) - softplus(x))}
+    with np.errstate(invalid="ignore"):  # a zero upstream at an infinite logit: 0 * inf is nan, as in torch
+        return {"input": g * (-p * y * sigmoid(-x) + (1 - y) * sigmoid(x)),
+                "target": g * (p * softplus(-x) - softplus(x))}
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,

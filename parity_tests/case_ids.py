@@ -1,0 +1,45 @@
+"""The ids of checks, built and read in one place.
+
+A value check is `loss-device-dtype-case`, a gradient check `loss.dargument-device-dtype-case`
+(loss names, devices and dtypes hold no '-'; case names may). The ledger of known divergences,
+the tolerance overrides, the golden files and the rerun lines all use these ids.
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CheckId:
+    loss: str
+    device: str
+    dtype: str
+    case: str
+    argument: str = ""  # the differentiated argument of a gradient check; '' for a value
+
+    def __str__(self):
+        gradient = f".d{self.argument}" if self.argument else ""
+        return f"{self.loss}{gradient}-{self.device}-{self.dtype}-{self.case}"
+
+    @property
+    def label(self):
+        """The measured table's row label: `mse_loss`, or `mse_loss d/dtarget` for a gradient."""
+        return f"{self.loss} d/d{self.argument}" if self.argument else self.loss
+
+
+def value_id(loss, device, dtype, case_name):
+    return str(CheckId(loss, device, dtype, case_name))
+
+
+def gradient_id(loss, argument, device, dtype, case_name):
+    return str(CheckId(loss, device, dtype, case_name, argument))
+
+
+def parse(check_id):
+    """The CheckId of an id string: the inverse of str(CheckId)."""
+    head, device, dtype, case = check_id.split("-", 3)
+    loss, _, argument = head.partition(".d")
+    return CheckId(loss, device, dtype, case, argument)
+
+
+def rerun_line(nodeid, case_name):
+    """The command that reruns one case of a batched item alone."""
+    return f"rerun: pytest '{nodeid}' --case '{case_name}'"

@@ -1,0 +1,25 @@
+"""A candidate that wraps torch.nn.functional, as a project's dispatch layer over torch does:
+every loss is torch's own (so it shares torch's known divergences), except two changes of its own:
+
+- a deliberate bug: huber_loss ignores `delta` (it always uses 1.0);
+- a stricter check: multilabel_soft_margin_loss rejects a target of another shape than the input,
+  which torch broadcasts (the reference rejects it too).
+
+`--impl parity_tests.examples.wrapped_torch_losses` reports the bug as a new divergence, the rest
+as agreeing with the reference or sharing torch's known divergences, and the stricter check as a
+note in the measured table."""
+import torch.nn.functional as F
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    return F.huber_loss(input, target, reduction=reduction, delta=1.0, weight=weight)  # the bug: delta ignored
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    if target.shape != input.shape:
+        raise ValueError(f"target: expected the input's shape {tuple(input.shape)}, got {tuple(target.shape)}")
+    return F.multilabel_soft_margin_loss(input, target, weight, size_average, reduce, reduction)
+
+
+def __getattr__(name):  # every other loss is torch's
+    return getattr(F, name)

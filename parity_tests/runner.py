@@ -1,0 +1,210 @@
+"""One runner for the batched items of values and gradients.
+
+An item is one loss x device x dtype and runs all of its cases. Each case gives one check of
+its value or one per differentiated argument (an `Outcome`), and each check a verdict:
+
+- agrees: within the tolerance of the reference;
+- shares torch's known divergence: differs where the ledger says torch eager differs, and the
+  way torch eager does (for a candidate: its output is torch eager's there);
+- agrees where torch diverges: a candidate right where torch eager is known to be wrong (for
+  torch eager itself this fails: a fixed divergence must leave the ledger);
+- new divergence: anything else; these fail the item, which lists every one, the first in full,
+  each with the command that reruns it alone.
+"""
+import fnmatch
+import time
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pytest
+
+from .case_ids import CheckId, rerun_line
+from .harness import (ParityMismatch, Tolerance, compare, describe_call, expected_dtype, run_backward, run_case,
+                      run_torch, selected_cases, torch_arguments, upstream_has_zeros)
+from .tables import divergences_for, tolerance_for
+from .under_test import parity_run
+
+SHOWN_IN_FULL = 3  # failing checks whose whole message a failing item shows
+AGREES, SHARED, BETTER, NEW = VERDICTS = ("agrees", "shares torch's known divergence", "agrees where torch diverges",
+                                          "new divergence")
+
+
+def item_params(config, records, kind):
+    """pytest params (record, device, dtype, cases) for every combination the session selects
+    (--device, --dtype, --case); the cases the implementation under test cannot run (a newer
+    torch feature, a function a candidate lacks) form an item of their own, skipped with why."""
+    run = parity_run(config)
+    groups = {}
+    for record, case, device, dtype in selected_cases(records, run.devices, run.dtypes):
+        if not run.case_patterns or any(fnmatch.fnmatchcase(case.name, p) for p in run.case_patterns):
+            why = run.under_test.missing(record, case.arguments()[1] if record.keyword_since else ())
+            groups.setdefault((record.name, device, dtype, why), (record, []))[1].append(case)
+    return [pytest.param(record, device, dtype, cases, id=f"{name}-{device}-{dtype}" + ("-skipped" if why else ""),
+                         marks=[pytest.mark.skip(reason=why)] if why else [])
+            for (name, device, dtype, why), (record, cases) in groups.items() if kind == "value" or record.gradient]
+
+
+def parity_row(label, device, dtype, tolerance):
+    """An empty row of the measured table, which an item fills in (checks per verdict, the
+    largest errors, the check ids) and reports as its ("parity", row) user property."""
+    return {"loss": label, "device": device, "dtype": dtype, "tolerance": tolerance.source, "rtol": tolerance.rtol,
+            "atol": tolerance.atol, "cases": 0, "abs": 0.0, "rel": 0.0, "fraction": 0.0, "ids": [],
+            **dict.fromkeys(VERDICTS, 0)}
+
+
+@dataclass
+class Outcome:
+    """One check: "passed", "mismatch" or "error", what was measured, the message of a
+    failure, and the implementation's output (compared with torch eager's at a known divergence)."""
+
+    check: CheckId
+    kind: str
+    tolerance: Tolerance
+    measured: Optional[dict] = None
+    message: str = ""
+    actual: Any = None
+
+
+class CaseChecks:
+    """The checks of one case of an item, for one implementation: `values()` or `gradients()`."""
+
+    def __init__(self, record, case, device, dtype, under_test, nodeid):
+        self.record, self.case, self.device, self.dtype = record, case, device, dtype
+        self.under_test, self.nodeid = under_test, nodeid
+        self.function = under_test.function(record)
+
+    def context(self, what="value"):
+        """The case, enough to reproduce it: made only for a failure."""
+        upstream = ", upstream with zeros" if what == "gradient" and upstream_has_zeros(self.case) else ""
+        call = describe_call(self.record, *torch_arguments(self.case, self.dtype, self.device)[0])
+        return (f"case: {what} of {self.record.name} on {self.device} in {self.dtype} by {self.under_test.name}, "
+                f"{self.case.name!r} (seed {self.case.seed}, layout {self.case.layout}{upstream})\n"
+                f"  call: {call.replace(self.record.name, self.under_test.label + '.' + self.record.name, 1)}\n"
+                f"  {rerun_line(self.nodeid, self.case.name)}")
+
+    def error(self, check, tolerance, error, what):
+        return Outcome(check, "error", tolerance, message=f"{type(error).__name__}: {error}\n  {self.context(what)}")
+
+    def values(self):
+        check = CheckId(self.record.name, self.device, self.dtype, self.case.name)
+        tolerance = tolerance_for(self.record.name, self.device, self.dtype, self.case.name)
+        try:
+            actual, expected, torch_call = run_case(self.record, self.case, self.dtype, self.device, self.function)
+            measured = compare(actual, expected, expected_dtype(torch_call[1], self.dtype), tolerance, self.context,
+                               self.under_test.label)
+            return [Outcome(check, "passed", tolerance, measured)]
+        except ParityMismatch as mismatch:
+            return [Outcome(check, "mismatch", tolerance, mismatch.measurement, str(mismatch), actual)]
+        except Exception as error:  # the implementation or the reference raised: never a silent pass
+            return [self.error(check, tolerance, error, "value")]
+
+    def gradients(self):
+        tolerance = tolerance_for(self.record.name, self.device, self.dtype, self.case.name, kind="gradient")
+        check = lambda name: CheckId(self.record.name, self.device, self.dtype, self.case.name, name)
+        try:
+            gradients = run_backward(self.record, self.case, self.dtype, self.device, self.function)
+        except Exception as error:  # the backward or the reference's gradient raised
+            return [self.error(check(name), tolerance, error, "gradient") for name in self.record.differentiable[:1]]
+        outcomes = []
+        for name, (actual, expected) in gradients.items():
+            if actual is None:
+                outcomes.append(Outcome(check(name), "error", tolerance,
+                                        message=f"{self.under_test.label} gave no gradient for {name}\n  "
+                                                f"{self.context('gradient')}"))
+                continue
+            try:
+                measured = compare(actual, expected, actual.dtype, tolerance, "", self.under_test.label)
+                outcomes.append(Outcome(check(name), "passed", tolerance, measured))
+            except ParityMismatch as mismatch:
+                outcomes.append(Outcome(check(name), "mismatch", tolerance, mismatch.measurement,
+                                        f"gradient of {name}: {mismatch}{self.context('gradient')}", actual))
+        return outcomes
+
+    def same_as_torch_eager(self, outcome):
+        """Whether the candidate's failed check is torch eager's own result there: both raise,
+        or the candidate's output is within the tolerance of torch's."""
+        try:
+            if outcome.check.argument:
+                reference_side = run_backward(self.record, self.case, self.dtype, self.device)[outcome.check.argument][0]
+            else:
+                reference_side = run_torch(self.record, self.case, self.dtype, self.device)[0]
+        except Exception:
+            return outcome.kind == "error"
+        if outcome.kind == "error" or reference_side is None:
+            return False
+        try:
+            compare(outcome.actual, reference_side.detach().cpu().double().numpy(), reference_side.dtype,
+                    outcome.tolerance, "", self.under_test.label, "torch eager")
+        except ParityMismatch:
+            return False
+        return True
+
+
+def verdict(checks, outcome, known):
+    """The verdict of one check at the ledger entries `known` of its id (see the module's docstring)."""
+    if not known:
+        return AGREES if outcome.kind == "passed" else NEW
+    if not all(entry.get("strict", True) for entry in known):
+        return SHARED  # the ledger says torch's value is arbitrary there (uninitialised memory)
+    if outcome.kind == "passed":
+        return BETTER
+    if outcome.kind == "error" and not all(entry.get("torch_raises") for entry in known):
+        return NEW  # the ledger says torch computes a wrong value there, not that it raises
+    if checks.under_test.is_torch:
+        return SHARED
+    return SHARED if checks.same_as_torch_eager(outcome) else NEW
+
+
+class ItemRunner:
+    """Runs an item's cases, gives each check its verdict, reports the rows of the measured
+    table and fails listing every new divergence."""
+
+    def __init__(self, request, record, device, dtype):
+        self.request, self.record, self.device, self.dtype = request, record, device, dtype
+        self.under_test = parity_run(request.config).under_test
+        self.rows, self.problems = {}, []
+
+    def run(self, cases, what):
+        """`what`: "values" or "gradients"."""
+        started, count = time.perf_counter(), 0
+        for case in cases:
+            checks = CaseChecks(self.record, case, self.device, self.dtype, self.under_test, self.request.node.nodeid)
+            for outcome in getattr(checks, what)():
+                self.add(checks, outcome)
+                count += 1
+        node = self.request.node
+        for row in self.rows.values():
+            node.user_properties.append(("parity", row))
+        node.user_properties.append(("parity_seconds", (what, count, time.perf_counter() - started)))
+        if self.problems:
+            failing = list(dict.fromkeys(name for name, _ in self.problems))  # a case fails once per argument
+            shown = "\n\n".join(message for _, message in self.problems[:SHOWN_IN_FULL])
+            pytest.fail(f"{len(failing)} of {len(cases)} cases of {self.record.name}'s {what} on {self.device} in "
+                        f"{self.dtype} by {self.under_test.name} diverge; the first "
+                        f"{min(len(self.problems), SHOWN_IN_FULL)} in full:\n\n{shown}\n\n"
+                        f"all failing cases: " + ", ".join(failing), pytrace=False)
+
+    def add(self, checks, outcome):
+        known = divergences_for(str(outcome.check)) if self.under_test.ledger else []
+        found = verdict(checks, outcome, known)
+        row = self.rows.setdefault((outcome.check.label, outcome.tolerance.source),
+                                   parity_row(outcome.check.label, self.device, self.dtype, outcome.tolerance))
+        row["cases"] += 1
+        row["ids"].append(str(outcome.check))
+        row[found] += 1
+        if found == SHARED:
+            return
+        message = outcome.message
+        if found == BETTER and self.under_test.is_torch:
+            message = (f"torch now agrees with the reference on a known divergence "
+                       f"({', '.join(entry['id'] for entry in known)}): update fixtures/known_divergences.json"
+                       f"\n  {rerun_line(self.request.node.nodeid, checks.case.name)}")
+            row[found], row[NEW] = row[found] - 1, row[NEW] + 1
+        elif found == NEW and outcome.kind != "error" and known:
+            message = f"{message}\n  (a case of torch's known divergence {known[0]['id']}, where " \
+                      f"{self.under_test.label} differs from torch eager too)"
+        if found == NEW or message != outcome.message:
+            self.problems.append((checks.case.name, message))
+        measured = outcome.measured or {"abs": float("inf"), "rel": float("inf"), "fraction": float("inf")}
+        for key in ("abs", "rel", "fraction"):
+            row[key] = max(row[key], measured[key])

@@ -1,0 +1,76 @@
+"""What a run checks against the reference, and on which devices, dtypes and cases: one
+`ParityRun` per pytest session, held in `config.stash` (never by rewriting the registry).
+
+The implementation under test is torch eager (`--impl torch`, the default) or a candidate
+module with torch.nn.functional's names and signatures (`--impl mypkg.losses`), called on torch
+tensors. Its `label` is the word every message uses for its values ("torch 0.4256" or
+"candidate_losses 0.4256, reference 1.5431").
+"""
+import importlib
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Optional
+
+import pytest
+
+
+@dataclass(frozen=True)
+class UnderTest:
+    name: str  # "torch", or the candidate module's dotted name
+    module: Optional[ModuleType] = None  # None: torch eager itself
+    ledger: bool = True  # torch's known divergences classify mismatches at their cases (--ledger)
+
+    @property
+    def is_torch(self):
+        return self.module is None
+
+    @property
+    def label(self):
+        return "torch" if self.is_torch else self.name.rsplit(".", 1)[-1]
+
+    def function(self, record):
+        """The callable checked for a record: torch's, or the candidate's of the same name (None
+        where the candidate has none)."""
+        return record.torch_fn if self.is_torch else getattr(self.module, record.reference.__name__, None)
+
+    def missing(self, record, kwargs=()):
+        """Why this implementation cannot run the record (or a call with these keywords), or ''.
+        A candidate runs every keyword whatever the torch version (it is not torch's function)."""
+        if self.is_torch:
+            from .harness import unavailable
+            return unavailable(record, kwargs)
+        if self.function(record) is None:
+            return f"{record.name}: not covered: {self.name} has no {record.reference.__name__}"
+        return ""
+
+    def describe(self, records):
+        import torch
+        if self.is_torch:
+            return f"torch {torch.__version__} (torch.nn.functional)"
+        not_covered = [record.name for record in records if self.function(record) is None]
+        ledger = "torch's known divergences recognised" if self.ledger else "every divergence counted as its own"
+        return (f"{self.name} ({self.module.__file__}) on torch {torch.__version__} tensors; {ledger}; "
+                f"not covered: {', '.join(not_covered) or 'none'}")
+
+
+def load_under_test(name, ledger="torch"):
+    """The UnderTest that `--impl NAME --ledger torch|none` asks for."""
+    return UnderTest(name, None if name == "torch" else importlib.import_module(name), ledger == "torch")
+
+
+@dataclass(frozen=True)
+class ParityRun:
+    """The session's choices: what is under test, and which devices, dtypes and cases."""
+
+    under_test: UnderTest
+    devices: tuple  # the requested devices that are present
+    requested_devices: tuple
+    dtypes: tuple
+    case_patterns: tuple = field(default=())
+
+
+PARITY_RUN = pytest.StashKey[ParityRun]()
+
+
+def parity_run(config):
+    return config.stash[PARITY_RUN]

@@ -5,6 +5,7 @@ A value check is `loss-device-dtype-case`, a gradient check `loss.dargument-devi
 the tolerance overrides, the golden files and the rerun lines all use these ids.
 """
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ def parse(check_id):
     return CheckId(loss, device, dtype, case, argument)
 
 
-def rerun_line(nodeid, case_name):
-    """The command that reruns one case of a batched item alone."""
-    return f"rerun: pytest '{nodeid}' --case '{case_name}'"
+def rerun_line(node, case_name):
+    """The command that reruns one case of a batched item (a pytest node) alone: by its node id
+    in a checkout, by its file's full path where the suite runs from an installed package."""
+    target = node.nodeid if Path(node.nodeid.split("::")[0]).is_file() else f"{node.path}::{node.name}"
+    return f"rerun: pytest '{target}' --case '{case_name}'"

@@ -68,9 +68,9 @@ class Outcome:
 class CaseChecks:
     """The checks of one case of an item, for one implementation: `values()` or `gradients()`."""
 
-    def __init__(self, record, case, device, dtype, under_test, nodeid):
+    def __init__(self, record, case, device, dtype, under_test, node):
         self.record, self.case, self.device, self.dtype = record, case, device, dtype
-        self.under_test, self.nodeid = under_test, nodeid
+        self.under_test, self.node = under_test, node
         self.function = under_test.function(record)
 
     def context(self, what="value"):
@@ -80,7 +80,7 @@ class CaseChecks:
         return (f"case: {what} of {self.record.name} on {self.device} in {self.dtype} by {self.under_test.name}, "
                 f"{self.case.name!r} (seed {self.case.seed}, layout {self.case.layout}{upstream})\n"
                 f"  call: {call.replace(self.record.name, self.under_test.label + '.' + self.record.name, 1)}\n"
-                f"  {rerun_line(self.nodeid, self.case.name)}")
+                f"  {rerun_line(self.node, self.case.name)}")
 
     def error(self, check, tolerance, error, what):
         return Outcome(check, "error", tolerance, message=f"{type(error).__name__}: {error}\n  {self.context(what)}")
@@ -168,7 +168,7 @@ class ItemRunner:
         """`what`: "values" or "gradients"."""
         started, count = time.perf_counter(), 0
         for case in cases:
-            checks = CaseChecks(self.record, case, self.device, self.dtype, self.under_test, self.request.node.nodeid)
+            checks = CaseChecks(self.record, case, self.device, self.dtype, self.under_test, self.request.node)
             for outcome in getattr(checks, what)():
                 self.add(checks, outcome)
                 count += 1
@@ -198,7 +198,7 @@ class ItemRunner:
         if found == BETTER and self.under_test.is_torch:
             message = (f"torch now agrees with the reference on a known divergence "
                        f"({', '.join(entry['id'] for entry in known)}): update fixtures/known_divergences.json"
-                       f"\n  {rerun_line(self.request.node.nodeid, checks.case.name)}")
+                       f"\n  {rerun_line(self.request.node, checks.case.name)}")
             row[found], row[NEW] = row[found] - 1, row[NEW] + 1
         elif found == NEW and outcome.kind != "error" and known:
             message = f"{message}\n  (a case of torch's known divergence {known[0]['id']}, where " \

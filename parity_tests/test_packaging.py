@@ -1,0 +1,64 @@
+"""The suite as another project uses it: a wheel (not an editable install) in a fresh virtual
+environment, run from an empty directory with `python -m pytest --pyargs parity_tests`."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from .nested import ROOT
+
+
+def run(*args, cwd, env=None):
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env)
+
+
+@pytest.fixture(scope="module")
+def installed_wheel(tmp_path_factory):
+    """A venv holding the wheel built from this checkout; torch, NumPy and pytest come from the
+    running interpreter's site-packages (--system-site-packages), so nothing is downloaded."""
+    pytest.importorskip("setuptools", reason="building the wheel needs setuptools (pip install setuptools)")
+    work = tmp_path_factory.mktemp("wheel")
+    source = work / "source"  # a copy without build outputs, which setuptools would reuse
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", "build", "reports", "*.egg-info", "__pycache__", ".hypothesis", ".benchmarks", ".pytest_cache"))
+    built = run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                "-w", str(work / "dist"), str(source), cwd=work)
+    assert built.returncode == 0, built.stderr[-3000:]
+    wheel, = (work / "dist").glob("torch_loss_parity-*.whl")
+    created = run(sys.executable, "-m", "venv", "--system-site-packages", str(work / "venv"), cwd=work)
+    assert created.returncode == 0, created.stderr
+    python = str(work / "venv" / "bin" / "python")
+    installed = run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+                    "--ignore-installed", str(wheel), cwd=work)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    (work / "empty").mkdir()
+    return python, work / "empty", work / "venv"
+
+
+def pytest_in(installed_wheel, *args):
+    python, empty, _ = installed_wheel
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "PYTHONPATH"))}
+    return run(python, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "--pyargs", "parity_tests",
+               *args, cwd=empty, env=env)
+
+
+def test_the_installed_wheel_checks_a_candidate_from_an_empty_directory(installed_wheel):
+    _, empty, venv = installed_wheel
+    result = pytest_in(installed_wheel, "--impl", "parity_tests.examples.candidate_losses",
+                       "-k", "test_parity and cpu-float64 and (mse_loss or l1_loss)")
+    out = result.stdout
+    assert f"under test: parity_tests.examples.candidate_losses ({venv}" in out, out[-3000:]
+    failed = [line for line in out.splitlines() if line.startswith("FAILED")]
+    assert len(failed) == 1 and "test_parity[mse_loss-cpu-float64]" in failed[0], out[-3000:]
+    assert f"rerun: pytest '{venv}" in out, "the rerun line should name the installed test file"
+    assert (empty / "reports" / "parity-table.md").is_file()
+
+
+def test_the_installed_wheel_checks_torch_with_its_fixtures(installed_wheel):
+    """The ledger and tolerances are read from the package's data: kl_div's known divergences
+    are recognised, and torch's gradients pass."""
+    result = pytest_in(installed_wheel, "-k", "cpu-float32 and kl_div and (test_parity or test_backward)")
+    assert result.returncode == 0 and "2 passed" in result.stdout, result.stdout[-3000:]
+    assert "share torch's known divergences" in result.stdout and " 0 share torch" not in result.stdout

@@ -89,6 +89,14 @@ def chart(table, path):
     path.with_name(path.name + ".partial.png").replace(path)
 
 
+def suite_rows(benchmarks):
+    """The suite's own speed (benchmarks/test_suite_speed.py): checks per second per family."""
+    return [{"family": b["extra_info"]["suite"], "checks": b["extra_info"]["what"],
+             "count": b["extra_info"]["checks"], "median s": round(b["stats"]["median"], 3),
+             "checks/s": round(b["extra_info"]["checks"] / b["stats"]["median"])}
+            for b in benchmarks if "suite" in b["extra_info"]]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.report", description=__doc__.splitlines()[0])
     parser.add_argument("json", type=Path, help="a file written by pytest --benchmark-json or --benchmark-autosave")
@@ -101,7 +109,9 @@ def main(argv=None):
     text = (f"# Benchmarks: the NumPy reference against torch\n\n{machine.get('cpu', {}).get('brand_raw', '')}, "
             f"{machine.get('cpu', {}).get('count', '?')} cores, Python {machine.get('python_version', '?')}; "
             f"medians.\n\n" + markdown_table(table, "{:.4g}") + "\n## Memory bandwidth (NumPy, one core)\n\n"
-            + markdown_table(bandwidth_rows(data["benchmarks"]), "{:.4g}"))
+            + markdown_table(bandwidth_rows(data["benchmarks"]), "{:.4g}")
+            + "\n## The parity suite's own speed (one process, torch eager on CPU)\n\n"
+            + markdown_table(suite_rows(data["benchmarks"]), "{:.4g}"))
     write_atomically(options.markdown, text)
     print(f"wrote {options.markdown}")
     if options.chart:

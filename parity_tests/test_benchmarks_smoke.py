@@ -20,4 +20,5 @@ def test_every_benchmark_runs_once_and_the_report_reads_them(tmp_path):
     report.main([str(saved), "--markdown", str(tmp_path / "bench.md")] + (["--chart", str(chart)] if chart else []))
     text = (tmp_path / "bench.md").read_text()
     assert "| cross_entropy | tiny | 6x5 | float32 |" in text and "| copy | float64 |" in text
+    assert "| margin | gradients |" in text  # the suite's own speed
     assert chart is None or chart.stat().st_size > 10_000

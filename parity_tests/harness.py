@@ -3,6 +3,7 @@
 The reference is evaluated in float64 on exactly the values torch received (low-precision
 inputs rounded, then upcast), so the measured difference is torch's own error in that dtype.
 """
+import functools
 import inspect
 import math
 from dataclasses import dataclass
@@ -191,10 +192,14 @@ def skip_if_unavailable(record, kwargs=()):
 
 def unavailable(record, kwargs=()):
     """Why the running torch cannot run the record (or a call with these keywords), or ''."""
-    newest = max([record.since, *record.keyword_since.values()], key=TorchVersion)
-    if record.torch_fn is not None and TORCH_VERSION >= newest:
+    if record.torch_fn is not None and all(map(torch_is_at_least, [record.since, *record.keyword_since.values()])):
         return ""
     return record.unavailable(TORCH_VERSION, kwargs)
+
+
+@functools.lru_cache(maxsize=None)
+def torch_is_at_least(version):
+    return TORCH_VERSION >= version
 
 
 def expected_dtype(torch_kwargs, dtype):

@@ -4,6 +4,7 @@ A record names the reference and torch callables, how to build inputs for a shap
 of keywords, the keyword grid, the dtypes, and the bad calls. Parity tests, randomized tests,
 module checks and benchmarks all iterate the same records.
 """
+import functools
 import itertools
 import zlib
 from dataclasses import dataclass, field
@@ -38,13 +39,20 @@ class Case:
     layout: str = "contiguous"
     dtypes: Optional[tuple] = None
 
-    @property
+    @functools.cached_property
     def seed(self):
         """A seed derived from the case's identity, so a case is the same in any run or worker."""
         return zlib.crc32(f"{self.loss}:{self.name}".encode())
 
-    def arguments(self):
+    @functools.cached_property
+    def built(self):
         return self.build(np.random.default_rng(self.seed))
+
+    def arguments(self):
+        """(args, kwargs), built once per Case (an item's cases run in every dtype and device);
+        the containers are new on each call, the arrays are shared and must not be written."""
+        args, kwargs = self.built
+        return tuple(args), dict(kwargs)
 
 
 @dataclass(frozen=True)

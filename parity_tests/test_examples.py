@@ -93,22 +93,6 @@ def test_tensorflow_softmax_cross_entropy_is_cross_entropy_with_probability_targ
     assert reference.cross_entropy(DOC_001_LOGITS, DOC_001_LABELS, reduction="none")[3] == pytest.approx(2.6669841, rel=1e-7)
 
 
-def test_impl_option_checks_a_candidate_module_and_reports_its_bug(tmp_path):
-    """--impl runs the suite on the candidate: l1_loss and soft_margin_loss pass, mse_loss's
-    weighted means fail, huber_loss (which the module lacks) is not covered."""
-    selection = "cpu-float64 and (l1_loss or mse_loss or huber_loss or soft_margin_loss) and not smooth"
-    result = run_pytest("parity_tests/test_parity.py", "--impl", "parity_tests.examples.candidate_losses",
-                        "-k", selection, "-rfs", tmp_path=tmp_path)
-    out = result.stdout
-    assert "under test: parity_tests.examples.candidate_losses" in out, out[-3000:]
-    failed = [line for line in out.splitlines() if line.startswith("FAILED")]
-    assert len(failed) == 1 and "test_parity[mse_loss-cpu-float64]" in failed[0], "\n".join(failed) or out[-3000:]
-    failing_cases = re.search(r"all failing cases: (.*)", out).group(1).split(", ")
-    assert len(failing_cases) == 12 and all("weight" in name and name.endswith("-mean") for name in failing_cases)
-    assert "huber_loss: not covered: parity_tests.examples.candidate_losses has no huber_loss" in out
-    assert "| l1_loss | cpu | float64 |" in (tmp_path / "table.md").read_text()
-
-
 def test_the_readme_example_of_adding_a_loss_runs(tmp_path):
     """The README's complete example, saved as a user's module and named with --losses."""
     readme = (ROOT / "README.md").read_text()

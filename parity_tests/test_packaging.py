@@ -1,5 +1,6 @@
 """The suite as another project uses it: a wheel (not an editable install) in a fresh virtual
 environment, run from an empty directory with `python -m pytest --pyargs parity_tests`."""
+import re
 import shutil
 import subprocess
 import sys
@@ -38,16 +39,23 @@ def installed_wheel(tmp_path_factory):
 
 
 def test_the_installed_wheel_checks_a_candidate_from_an_empty_directory(installed_wheel):
-    """`--impl` on the shipped candidate from an empty directory: the plugin's options, the
-    package's fixtures (tolerances, ledger) and its test files, found through --pyargs."""
+    """`--impl` on the shipped candidate from an empty directory, with the plugin's options, the
+    package's fixtures and its test files (--pyargs): l1_loss and soft_margin_loss pass, the 12
+    weighted means of mse_loss fail, naming the candidate, and huber_loss (which the module
+    lacks) is not covered."""
     python, empty, venv = installed_wheel
-    result = run(python, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "--pyargs", "parity_tests",
-                 "--impl", "parity_tests.examples.candidate_losses", "-k",
-                 "test_parity and cpu-float64 and (mse_loss or l1_loss)", cwd=empty, env=child_environment())
+    module = "parity_tests.examples.candidate_losses"
+    result = run(python, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-rfs", "--pyargs", "parity_tests",
+                 "--impl", module, "-k", "test_parity and cpu-float64 and (l1_loss or mse_loss or huber_loss or "
+                 "soft_margin_loss) and not smooth", cwd=empty, env=child_environment())
     out = result.stdout
-    assert f"under test: parity_tests.examples.candidate_losses ({venv}" in out, out[-3000:]
+    assert f"under test: {module} ({venv}" in out, out[-3000:]
     assert "known torch divergences in the ledger: 0" not in out
     failed = [line for line in out.splitlines() if line.startswith("FAILED")]
     assert len(failed) == 1 and "test_parity[mse_loss-cpu-float64]" in failed[0], out[-3000:]
+    failing_cases = re.search(r"all failing cases: (.*)", out).group(1).split(", ")
+    assert len(failing_cases) == 12 and all("weight" in name and name.endswith("-mean") for name in failing_cases)
+    assert re.search(r"candidate_losses [-\d.e]+, reference [-\d.e]+", out)
     assert f"rerun: pytest '{venv}" in out, "the rerun line should name the installed test file"
+    assert f"huber_loss: not covered: {module} has no huber_loss" in out
     assert "| l1_loss | cpu | float64 | default float64 |" in (empty / "reports" / "parity-table.md").read_text()

@@ -1,5 +1,7 @@
 """What torch must do besides computing values: agree with its nn modules, reject bad calls,
 and have no loss the registry does not know."""
+import fnmatch
+import functools
 import inspect
 
 import numpy as np
@@ -146,6 +148,7 @@ def test_coverage_guard_list_has_no_stale_entries(torch_under_test):
     assert not gone, f"not in this torch, remove from fixtures/coverage.json: {sorted(gone)}"
 
 
+@functools.cache
 def all_parity_ids():
     """Every value check's id and every gradient check's (loss.dargument-...)."""
     arguments = lambda record: [""] + list(record.differentiable if record.gradient else ())
@@ -156,12 +159,11 @@ def all_parity_ids():
 
 @pytest.mark.parametrize("entry", LEDGER, ids=lambda entry: entry["id"])
 def test_ledger_entry_is_complete_and_names_existing_cases(entry):
-    import fnmatch
     for key in ("right_value", "torch_does", "upstream"):
         assert entry.get(key), f"{entry['id']}: no {key}"
     ids = all_parity_ids()
     for pattern in entry["tests"]:
-        assert any(fnmatch.fnmatchcase(test_id, pattern) for test_id in ids), \
+        assert fnmatch.filter(ids, pattern), \
             f"{entry['id']}: pattern {pattern!r} matches no case"
 
 
@@ -171,12 +173,18 @@ ALL_OVERRIDES = TOLERANCES["overrides"] + [{**override, "loss": record.name}
 
 @pytest.mark.parametrize("override", ALL_OVERRIDES, ids=lambda override: override["id"])
 def test_tolerance_override_says_why_and_applies_somewhere(override):
-    from .tables import tolerance_for
     assert len(override.get("reason", "")) > 40, f"{override['id']}: say why, with the measurement"
-    ids = [(record.name, device, dtype, case.name) for record in RECORDS for case in record.cases()
-           for device in ("cpu", "cuda") for dtype in (case.dtypes or record.dtypes)]
-    assert any(tolerance_for(*key, kind=override.get("kind", "value")).source == override["id"] for key in ids), \
+    assert override["id"] in applied_tolerances(override.get("kind", "value")), \
         f"{override['id']} applies to no case: remove it or fix its patterns"
+
+
+@functools.cache
+def applied_tolerances(kind):
+    """The tolerance entries that apply to some case on cpu or cuda, for checks of this kind."""
+    from .tables import tolerance_for
+    return {tolerance_for(record.name, device, dtype, case.name, kind=kind).source
+            for record in RECORDS for case in record.cases()
+            for device in ("cpu", "cuda") for dtype in (case.dtypes or record.dtypes)}
 
 
 @pytest.mark.parametrize("bias", [False, True])

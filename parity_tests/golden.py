@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .case_ids import value_id
+from .case_ids import parse, value_id
 from .harness import ParityMismatch, compare, run_reference, selected_cases, torch_arguments, unavailable
 from .records import BUILT_IN, BY_NAME
 from .registry import FLOAT_DTYPES
@@ -219,9 +219,9 @@ def compare_with_golden(golden_outputs, losses, device, dtypes=FLOAT_DTYPES):
                                        tolerance_for(record.name, device, dtype, case.name))
             changes.append(Change(test_id, record.name, dtype, kind, *measured))
     for test_id in golden_outputs:
-        loss, _, dtype, _ = test_id.split("-", 3)
-        if test_id not in seen and loss in losses and dtype in dtypes:
-            changes.append(Change(test_id, loss, dtype, "removed"))
+        check = parse(test_id)
+        if test_id not in seen and check.loss in losses and check.dtype in dtypes:
+            changes.append(Change(test_id, check.loss, check.dtype, "removed"))
     return changes
 
 

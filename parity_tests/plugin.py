@@ -64,6 +64,7 @@ def pytest_configure(config):
     from .measured_table import DriftTablePlugin, MeasuredTablePlugin
     from .under_test import PARITY_RUN, ParityRun, load_under_test
 
+    config.addinivalue_line("markers", "needs_golden: an item that runs only with --golden PATH")
     settings.register_profile("ci", derandomize=True, max_examples=25, deadline=None, database=None,
                               suppress_health_check=[HealthCheck.too_slow])
     settings.register_profile("dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -88,7 +89,14 @@ def pytest_configure(config):
                 config.rootpath / config.getoption("--golden-table"), config.getoption("--golden")), "golden-table")
 
 
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
+    """The suite's warning filters on its own items; items that need --golden deselected
+    without it (they have nothing to compare, and a skip would say nothing about the run)."""
+    without_golden = [item for item in items if item.get_closest_marker("needs_golden")
+                      and not config.getoption("--golden")]
+    if without_golden:
+        config.hook.pytest_deselected(items=without_golden)
+        items[:] = [item for item in items if item not in without_golden]
     for item in items:
         if any(Path(item.path).is_relative_to(package) for package in PACKAGES):
             item.add_marker(pytest.mark.filterwarnings(*WARNING_FILTERS))

@@ -32,16 +32,21 @@ AGREES, SHARED, BETTER, NEW = VERDICTS = ("agrees", "shares torch's known diverg
 def item_params(config, records, kind):
     """pytest params (record, device, dtype, cases) for every combination the session selects
     (--device, --dtype, --case); the cases the implementation under test cannot run (a newer
-    torch feature, a function a candidate lacks) form an item of their own, skipped with why."""
+    torch feature, a function a candidate lacks) form an item of their own, skipped with why,
+    as does, for gradients, a registered record without a reference gradient."""
     run = parity_run(config)
     groups = {}
     for record, case, device, dtype in selected_cases(records, run.devices, run.dtypes):
         if not run.case_patterns or any(fnmatch.fnmatchcase(case.name, p) for p in run.case_patterns):
             why = run.under_test.missing(record, case.arguments()[1] if record.keyword_since else ())
             groups.setdefault((record.name, device, dtype, why), (record, []))[1].append(case)
+    no_gradient = [pytest.param(record, None, None, [], id=f"{record.name}-no-gradient", marks=pytest.mark.skip(
+        reason=f"{record.name}: no reference gradient (gradient= in its record)")) for record in records
+        if kind == "gradient" and not record.gradient]
     return [pytest.param(record, device, dtype, cases, id=f"{name}-{device}-{dtype}" + ("-skipped" if why else ""),
                          marks=[pytest.mark.skip(reason=why)] if why else [])
-            for (name, device, dtype, why), (record, cases) in groups.items() if kind == "value" or record.gradient]
+            for (name, device, dtype, why), (record, cases) in groups.items()
+            if kind == "value" or record.gradient] + no_gradient
 
 
 def parity_row(label, device, dtype, tolerance):

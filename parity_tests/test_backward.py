@@ -11,10 +11,6 @@ from .runner import ItemRunner
 
 
 def pytest_generate_tests(metafunc):
-    if "missing_gradient" in metafunc.fixturenames:
-        metafunc.parametrize("missing_gradient", [record for record in RECORDS if not record.gradient]
-                             or [pytest.param(None, marks=pytest.mark.skip(reason="every record has a gradient"))],
-                             ids=lambda record: getattr(record, "name", "none"))
     if "record_with_gradient" in metafunc.fixturenames:
         metafunc.parametrize("record_with_gradient", [record for record in RECORDS if record.gradient
                                                       and set(record.differentiable) - set(record.no_finite_differences)],
@@ -25,11 +21,6 @@ def test_backward(record, device, dtype, gradient_cases, request):
     """Each case's gradients, one argument at a time, with the upstream gradient that
     upstream_gradient gives (with zeros in it for a third of the cases, chosen by their seed)."""
     ItemRunner(request, record, device, dtype).run(gradient_cases, "gradients")
-
-
-def test_registered_loss_has_a_reference_gradient(missing_gradient):
-    pytest.skip(f"{missing_gradient.name}: no reference gradient (gradient= in its record), so its "
-                "gradients are not checked")
 
 
 FINITE_DIFFERENCE_CASES = 12  # of each record's grid, away from its edge cases

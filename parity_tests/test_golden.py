@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from .case_ids import parse
 from .golden import (Output, compare_with_golden, golden_path, load_golden, record_outputs,
                      save_golden, summarize)
 from .harness import present_devices
@@ -23,23 +24,24 @@ def golden(path):
 
 
 def pytest_generate_tests(metafunc):
-    if metafunc.function.__name__ != "test_torch_against_golden":
+    """One item per loss with --golden PATH; without it, one item that the plugin deselects."""
+    if "golden_loss" not in metafunc.fixturenames:
         return
     path = metafunc.config.getoption("--golden")
     if not path:
-        metafunc.parametrize("loss", [pytest.param(None, id="no-golden", marks=pytest.mark.skip(
-            reason="no --golden PATH given: name a recorded torch's golden file to see what changed"))])
+        metafunc.parametrize("golden_loss", [pytest.param(None, id="no-golden", marks=pytest.mark.needs_golden)])
         return
-    losses = {test_id.split("-")[0] for test_id in golden(path)[1]} | set(BY_NAME)
-    metafunc.parametrize("loss", sorted(losses))
+    losses = {parse(test_id).loss for test_id in golden(path)[1]} | set(BY_NAME)
+    metafunc.parametrize("golden_loss", sorted(losses))
 
 
-def test_torch_against_golden(loss, request):
+def test_torch_against_golden(golden_loss, request):
     """Every case of the loss against the golden file: regressed cases fail; every class goes
     into the drift table at the end of the run."""
     manifest, outputs = golden(request.config.getoption("--golden"))
     if manifest["device"] not in present_devices():
         pytest.skip(f"the golden file was recorded on {manifest['device']}, absent here")
+    loss = golden_loss
     changes = compare_with_golden(outputs, [loss], manifest["device"], parity_run(request.config).dtypes)
     for row in summarize(changes):
         request.node.user_properties.append(("golden", row))
@@ -80,11 +82,11 @@ def within_hardware_band(test_id, before, after):
     tolerance of each other."""
     if (before.error, before.dtype) != (after.error, after.dtype) or before.error:
         return before.error == after.error and before.dtype == after.dtype
-    loss, device, dtype, case_name = test_id.split("-", 3)
     if before.values.shape != after.values.shape:
         return False
     finite = np.isfinite(before.values)
-    tolerance = tolerance_for(loss, device, dtype, case_name)
+    check = parse(test_id)
+    tolerance = tolerance_for(check.loss, check.device, check.dtype, check.case)
     return bool(np.array_equal(np.where(finite, 0, before.values), np.where(finite, 0, after.values), equal_nan=True)
                 and np.all(np.abs(after.values - before.values)[finite] <= tolerance.allowed(before.values[finite])))
 

@@ -138,6 +138,12 @@ def upstream_gradient(shape, seed, with_zeros=False):
     return values
 
 
+@functools.lru_cache(maxsize=None)
+def parameter_names(function):
+    """The names of a function's parameters, in order (the reference's are torch's)."""
+    return tuple(inspect.signature(function).parameters)
+
+
 def run_backward(record, case, dtype, device, function=None):
     """Autograd's gradients through `function` (default: the record's torch function) and the
     reference's, for each argument the record says torch differentiates (and the case passes as
@@ -146,7 +152,7 @@ def run_backward(record, case, dtype, device, function=None):
     to the output's dtype."""
     torch_call, numpy_call = torch_arguments(case, dtype, device)
     args, kwargs = torch_call
-    bound = {**dict(zip(inspect.signature(record.reference).parameters, args)), **kwargs}
+    bound = {**dict(zip(parameter_names(record.reference), args)), **kwargs}
     names = [name for name in record.differentiable
              if isinstance(bound.get(name), torch.Tensor) and bound[name].is_floating_point()]
     for name in names:
@@ -215,8 +221,7 @@ def describe_call(record, args, kwargs):
             layout = "" if value.is_contiguous() else " non-contiguous"
             return f"{str(value.dtype).removeprefix('torch.')} {tuple(value.shape)}{layout}"
         return repr(value)
-    names = list(inspect.signature(record.reference).parameters)
-    shown = [f"{name} {show(value)}" for name, value in zip(names, args)]
+    shown = [f"{name} {show(value)}" for name, value in zip(parameter_names(record.reference), args)]
     shown += [f"{key}={show(value)}" for key, value in kwargs.items()]
     return f"{record.name}({', '.join(shown)})"
 
@@ -256,25 +261,28 @@ def compare(actual, expected, expected_dtype, tolerance, context, label="torch",
         return measurement(0.0, 0.0, 0.0)
     expected = saturate(expected, expected_dtype)
     finite = np.isfinite(expected)
-    if not (finite.all() and np.isfinite(got).all()):
-        for label, where in (("nan", np.isnan), ("+inf", np.isposinf), ("-inf", np.isneginf)):
+    all_finite = finite.all()
+    if not (all_finite and np.isfinite(got).all()):
+        for kind, where in (("nan", np.isnan), ("+inf", np.isposinf), ("-inf", np.isneginf)):
             differ = where(got) != where(expected)
             if differ.any():
                 index = tuple(int(i) for i in np.argwhere(differ)[0])
-                fail(f"{label} in different places: first at index {index}: "
+                fail(f"{kind} in different places: first at index {index}: "
                      f"{label} {float(got[index])!r}, {against} {float(expected[index])!r} "
                      f"({int(differ.sum())} of {got.size} elements)")
         got, expected = np.where(finite, got, 0.0), np.where(finite, expected, 0.0)
     diff = np.abs(got - expected)
-    allowed = tolerance.allowed(expected) if finite.all() else np.where(finite, tolerance.allowed(expected), 1.0)
+    largest = float(diff.max())
+    if largest == 0:
+        return measurement(0.0, 0.0, 0.0)
+    allowed = tolerance.allowed(expected) if all_finite else np.where(finite, tolerance.allowed(expected), 1.0)
     ratio = diff / allowed
+    magnitude = np.abs(expected)
+    nonzero = magnitude > 0
+    relative = float("inf") if (diff > 0)[~nonzero].any() else \
+        float(np.max(np.divide(diff, magnitude, where=nonzero, out=np.zeros_like(diff))))
     worst = np.unravel_index(np.argmax(ratio), ratio.shape)
-    largest = diff.max()
-    relative = 0.0 if largest == 0 else float(np.max(diff / np.where(expected != 0, np.abs(expected), np.nan),
-                                                     initial=0.0, where=expected != 0))
-    if largest and (diff[expected == 0] > 0).any():
-        relative = float("inf")
-    measured = measurement(float(largest), relative, float(ratio[worst]))
+    measured = measurement(largest, relative, float(ratio[worst]))
     if measured["fraction"] > 1:
         index = tuple(int(i) for i in worst)
         fail(f"value differs beyond tolerance at index {index}: {label} {float(got[worst])!r}, "

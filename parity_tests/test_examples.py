@@ -11,7 +11,9 @@ import torch.nn.functional as F
 
 import reference
 from .examples import focal_loss, focal_missing, reference_losses, torch_losses
-from .nested import ROOT, run_pytest
+from .nested import ROOT, needs_checkout, run_pytest, run_pytest_inline
+
+pytest_plugins = ["pytester"]
 
 
 def logits_and_targets(rng, shape=(6, 4)):
@@ -93,6 +95,7 @@ def test_tensorflow_softmax_cross_entropy_is_cross_entropy_with_probability_targ
     assert reference.cross_entropy(DOC_001_LOGITS, DOC_001_LABELS, reduction="none")[3] == pytest.approx(2.6669841, rel=1e-7)
 
 
+@needs_checkout
 def test_the_readme_example_of_adding_a_loss_runs(tmp_path):
     """The README's complete example, saved as a user's module and named with --losses."""
     readme = (ROOT / "README.md").read_text()
@@ -103,7 +106,8 @@ def test_the_readme_example_of_adding_a_loss_runs(tmp_path):
     assert "| squared_hinge | cpu | float16 | squared_hinge-float16 |" in (tmp_path / "table.md").read_text()
 
 
-def test_a_torch_wrapping_candidate_is_green_but_for_its_own_bug(tmp_path):
+@needs_checkout
+def test_a_torch_wrapping_candidate_is_green_but_for_its_own_bug(pytester, tmp_path):
     """--impl on a candidate that is torch's own losses but for a huber_loss that ignores delta
     and a stricter multilabel_soft_margin_loss: only huber_loss fails, on its delta cases, with
     the candidate named in the message; its kl_div and BCE-with-logits share torch's known
@@ -113,8 +117,8 @@ def test_a_torch_wrapping_candidate_is_green_but_for_its_own_bug(tmp_path):
     module = "parity_tests.examples.wrapped_torch_losses"
     selection = ["-k", "test_parity and cpu-float64 and (huber_loss or kl_div or binary_cross_entropy_with_logits)"
                  " or multilabel_soft_margin_loss-target_broadcast_shape"]
-    result = run_pytest("parity_tests/test_parity.py", "parity_tests/test_torch_api.py", "--impl", module,
-                        *selection, "-rf", tmp_path=tmp_path)
+    result = run_pytest_inline(pytester, "parity_tests/test_parity.py", "parity_tests/test_torch_api.py", "--impl",
+                               module, *selection, "-rf", tmp_path=tmp_path)
     failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
     assert len(failed) == 1 and "test_parity[huber_loss-cpu-float64]" in failed[0], result.stdout[-3000:]
     failing_cases = re.search(r"all failing cases: (.*)", result.stdout).group(1).split(", ")
@@ -127,6 +131,6 @@ def test_a_torch_wrapping_candidate_is_green_but_for_its_own_bug(tmp_path):
     assert all(row["new divergences"] == 0 for row in rows if row["loss"] != "huber_loss")
     assert any("stricter than torch: rejects target_broadcast_shape" in row["notes"] for row in rows), rows
 
-    strict = run_pytest("parity_tests/test_parity.py", "--impl", module, "--ledger", "none", "-k",
-                        "cpu-float64 and kl_div", "-rf", tmp_path=tmp_path)
+    strict = run_pytest_inline(pytester, "parity_tests/test_parity.py", "--impl", module, "--ledger", "none", "-k",
+                               "cpu-float64 and kl_div", "-rf", tmp_path=tmp_path)
     assert "FAILED parity_tests/test_parity.py::test_parity[kl_div-cpu-float64]" in strict.stdout, strict.stdout[-3000:]

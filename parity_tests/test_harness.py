@@ -60,3 +60,14 @@ def test_matching_infinities_are_measured_as_zero_even_without_atol():
     measured = compare(torch.tensor([float("inf"), 1.0], dtype=torch.float64), np.array([np.inf, 1.0]),
                        torch.float64, Tolerance(rtol=1e-6, atol=0.0, source="test"), "case")
     assert measured == {"abs": 0.0, "rel": 0.0, "fraction": 0.0}
+
+
+@pytest.mark.parametrize("actual, expected, message", [
+    ([1.0, float("nan")], [1.0, 2.0], r"nan in different places: first at index \(1,\): mine nan, theirs 2.0"),
+    ([1.0, 2.5], [1.0, 2.0], r"at index \(1,\): mine 2.5, theirs 2.0"),
+    ([1.0, 2.0, 3.0], [1.0, 2.0], r"mine returned shape \(3,\), the theirs \(2,\)"),
+])
+def test_messages_name_the_implementation_and_what_it_is_compared_with(actual, expected, message):
+    with pytest.raises(ParityMismatch, match=message):
+        compare(torch.tensor(actual, dtype=torch.float64), np.asarray(expected), torch.float64, TIGHT, "case",
+                label="mine", against="theirs")

@@ -7,11 +7,14 @@ import sys
 
 import pytest
 
-from .nested import ROOT, child_environment
+from .nested import ROOT, child_environment, needs_checkout
 
 
 def run(*args, cwd, env=None):
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env)
+
+
+pytestmark = needs_checkout
 
 
 @pytest.fixture(scope="module")

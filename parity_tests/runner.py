@@ -84,7 +84,7 @@ class CaseChecks:
         call = describe_call(self.record, *torch_arguments(self.case, self.dtype, self.device)[0])
         return (f"case: {what} of {self.record.name} on {self.device} in {self.dtype} by {self.under_test.name}, "
                 f"{self.case.name!r} (seed {self.case.seed}, layout {self.case.layout}{upstream})\n"
-                f"  call: {call.replace(self.record.name, self.under_test.label + '.' + self.record.name, 1)}\n"
+                f"  call: {call.replace(self.record.name, self.under_test.qualified_name(self.record), 1)}\n"
                 f"  {rerun_line(self.node, self.case.name)}")
 
     def error(self, check, tolerance, error, what):

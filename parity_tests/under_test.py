@@ -33,6 +33,14 @@ class UnderTest:
         where the candidate has none)."""
         return record.torch_fn if self.is_torch else getattr(self.module, record.reference.__name__, None)
 
+    def qualified_name(self, record):
+        """How a message names the function called: torch.nn.functional.cross_entropy, or the
+        candidate's candidate_losses.cross_entropy."""
+        function = self.function(record)
+        if self.is_torch:
+            return f"{function.__module__}.{function.__name__}"
+        return f"{self.label}.{record.reference.__name__}"
+
     def missing(self, record, kwargs=()):
         """Why this implementation cannot run the record (or a call with these keywords), or ''.
         A candidate runs every keyword whatever the torch version (it is not torch's function)."""

@@ -6,8 +6,12 @@ import inspect
 import numpy as np
 import pytest
 
-from .records import RECORDS
+from .harness import upstream_has_zeros
+from .nested import needs_checkout, run_pytest_inline
+from .records import BY_NAME, RECORDS
 from .runner import ItemRunner
+
+pytest_plugins = ["pytester"]
 
 
 def pytest_generate_tests(metafunc):
@@ -87,3 +91,15 @@ def test_ctc_gradient_is_that_of_the_logits():
         assert numeric == pytest.approx(analytic, rel=1e-5, abs=1e-7), f"{case.name}: {numeric!r} vs {analytic!r}"
         checked += 1
     assert checked >= 3
+
+
+@needs_checkout
+def test_a_case_is_checked_the_same_alone(pytester, tmp_path):
+    """Under --case the selected case runs first in its item; its upstream gradient (with zeros
+    for this case, chosen by its seed) and its verdict are those of the full run."""
+    result = run_pytest_inline(pytester, "parity_tests/test_backward.py", "-k",
+                               "binary_cross_entropy_with_logits-cpu-float64", "--case", "infinite_logits-none",
+                               tmp_path=tmp_path)
+    assert result.returncode == 0 and "1 passed" in result.stdout, result.stdout[-3000:]
+    assert upstream_has_zeros(next(case for case in BY_NAME["binary_cross_entropy_with_logits"].cases()
+                                   if case.name == "infinite_logits-none"))

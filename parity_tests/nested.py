@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-needs_checkout = pytest.mark.skipif(not (ROOT / "pyproject.toml").is_file(),
-                                    reason="runs the checkout's README, benchmarks or build, which an installed "
-                                           "package does not hold")
+needs_checkout = pytest.mark.skipif(not (ROOT / "pyproject.toml").is_file(), reason=(
+    "runs the suite from the checkout (its README, benchmarks, build or test paths), which an installed "
+    "package does not have"))
 
 
 def child_environment():

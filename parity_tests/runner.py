@@ -128,18 +128,19 @@ class CaseChecks:
     def same_as_torch_eager(self, outcome):
         """Whether the candidate's failed check is torch eager's own result there: both raise,
         or the candidate's output is within the tolerance of torch's."""
+        argument = outcome.check.argument
         try:
-            if outcome.check.argument:
-                reference_side = run_backward(self.record, self.case, self.dtype, self.device)[outcome.check.argument][0]
+            if argument:
+                eager = run_backward(self.record, self.case, self.dtype, self.device)[argument][0]
             else:
-                reference_side = run_torch(self.record, self.case, self.dtype, self.device)[0]
+                eager = run_torch(self.record, self.case, self.dtype, self.device)[0]
         except Exception:
             return outcome.kind == "error"
-        if outcome.kind == "error" or reference_side is None:
+        if outcome.kind == "error" or eager is None:
             return False
         try:
-            compare(outcome.actual, reference_side.detach().cpu().double().numpy(), reference_side.dtype,
-                    outcome.tolerance, "", self.under_test.label, "torch eager")
+            compare(outcome.actual, eager.detach().cpu().double().numpy(), eager.dtype, outcome.tolerance, "",
+                    self.under_test.label, "torch eager")
         except ParityMismatch:
             return False
         return True

@@ -134,3 +134,27 @@ def test_a_torch_wrapping_candidate_is_green_but_for_its_own_bug(pytester, tmp_p
     strict = run_pytest_inline(pytester, "parity_tests/test_parity.py", "--impl", module, "--ledger", "none", "-k",
                                "cpu-float64 and kl_div", "-rf", tmp_path=tmp_path)
     assert "FAILED parity_tests/test_parity.py::test_parity[kl_div-cpu-float64]" in strict.stdout, strict.stdout[-3000:]
+
+
+@needs_checkout
+def test_ledger_cases_tell_a_candidate_right_where_torch_is_wrong_from_one_wrong_its_own_way(pytester, tmp_path):
+    """At torch's known divergences a candidate either agrees with the reference (candidate_losses'
+    softplus-based soft_margin_loss, where torch overflows) or is new there when its output is
+    not torch eager's (a kl_div that writes 5 where torch gives nan), however the entry reads."""
+    (tmp_path / "nan_free_losses.py").write_text("import torch.nn.functional as F\n\n\ndef kl_div(*args, **kwargs):\n"
+                                                 "    return F.kl_div(*args, **kwargs).nan_to_num(nan=5.0)\n")
+    pytester.syspathinsert(tmp_path)
+    result = run_pytest_inline(pytester, "parity_tests/test_parity.py", "--impl", "nan_free_losses", "-k",
+                               "kl_div-cpu-float64", "--case", "zero_target_at_minus_inf_input-*,log_target_minus_inf-*",
+                               tmp_path=tmp_path)
+    failing = re.search(r"all failing cases: (.*)", result.stdout).group(1).split(", ")
+    assert len(failing) == 4 and all("minus_inf" in name for name in failing), failing
+    assert "where nan_free_losses differs from torch eager too" in result.stdout, result.stdout[-3000:]
+    rows = json.loads((tmp_path / "table.json").read_text())
+    assert sum(row["torch's known divergences"] for row in rows) == 0, rows
+
+    better = run_pytest_inline(pytester, "parity_tests/test_parity.py", "--impl", "parity_tests.examples.candidate_losses",
+                               "-k", "soft_margin_loss-cpu", tmp_path=tmp_path)
+    assert better.returncode == 0, better.stdout[-3000:]
+    rows = json.loads((tmp_path / "table.json").read_text())
+    assert sum(row["agrees where torch diverges"] for row in rows) >= 4, rows

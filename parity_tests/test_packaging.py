@@ -34,8 +34,8 @@ def installed_wheel(tmp_path_factory):
                   cwd=work)
     assert created.returncode == 0, created.stderr
     python = str(work / "venv" / "bin" / "python")
-    installed = run(sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--disable-pip-version-check",
-                    "--no-deps", "--ignore-installed", str(wheel), cwd=work)
+    installed = run(sys.executable, "-m", "pip", "--python", python, "install", "--quiet",
+                    "--disable-pip-version-check", "--no-deps", "--ignore-installed", str(wheel), cwd=work)
     assert installed.returncode == 0, installed.stderr[-3000:]
     (work / "empty").mkdir()
     return python, work / "empty", work / "venv"

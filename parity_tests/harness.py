@@ -144,27 +144,82 @@ def parameter_names(function):
     return tuple(inspect.signature(function).parameters)
 
 
-def run_backward(record, case, dtype, device, function=None):
-    """Autograd's gradients through `function` (default: the record's torch function) and the
-    reference's, for each argument the record says torch differentiates (and the case passes as
-    a floating tensor): {name: (the autograd gradient or None where there was none, the
-    reference's in float64)}. Both get the same upstream gradient (upstream_has_zeros), rounded
-    to the output's dtype."""
+def differentiable_call(record, case, dtype, device, function=None):
+    """The forward pass both backward checks start from: the arguments the record says torch
+    differentiates (where the case passes them as floating tensors) set to require gradients,
+    the output of `function` (default: the record's torch function) and the upstream gradient
+    (upstream_has_zeros), rounded to the output's dtype. Returns (names, their tensors, output,
+    upstream, torch arguments, NumPy arguments)."""
     torch_call, numpy_call = torch_arguments(case, dtype, device)
     args, kwargs = torch_call
     bound = {**dict(zip(parameter_names(record.reference), args)), **kwargs}
     names = [name for name in record.differentiable
              if isinstance(bound.get(name), torch.Tensor) and bound[name].is_floating_point()]
-    for name in names:
-        bound[name].requires_grad_()
+    tensors = [bound[name].requires_grad_() for name in names]
     output = (function or record.torch_fn)(*args, **kwargs)
     upstream = torch.from_numpy(upstream_gradient(tuple(output.shape), case.seed + 1, upstream_has_zeros(case)))
     upstream = upstream.to(device=output.device, dtype=output.dtype)
-    gradients = torch.autograd.grad(output, [bound[name] for name in names], upstream, allow_unused=True)
+    return names, tensors, output, upstream, torch_call, numpy_call
+
+
+def run_backward(record, case, dtype, device, function=None):
+    """Autograd's gradients through `function` (default: the record's torch function) and the
+    reference's, for each differentiated argument (differentiable_call): {name: (the autograd
+    gradient or None where there was none, the reference's in float64)}."""
+    names, tensors, output, upstream, torch_call, numpy_call = differentiable_call(record, case, dtype, device,
+                                                                                   function)
+    gradients = torch.autograd.grad(output, tensors, upstream, allow_unused=True)
     numpy_args, numpy_kwargs = reference_arguments(torch_call, numpy_call)
     expected = record.gradient(upstream.double().cpu().numpy(), *numpy_args, **numpy_kwargs)
     return {name: (gradient, np.asarray(expected[name], dtype=np.float64))
             for name, gradient in zip(names, gradients)}
+
+
+def run_double_backward(record, case, dtype, device, function=None):
+    """Hessian-vector products H v along a random direction v, argument by argument: autograd's
+    (the gradient taken with create_graph, differentiated again along v) against central
+    differences of the reference's analytic gradient, (G(x + h v) - G(x - h v)) / 2h with
+    h = 1e-6 max(1, |x|), in float64. {name: (autograd's H v, the reference's)}; a gradient that
+    does not depend on its argument (no graph) has H v = 0. For an argument whose gradient is a
+    convention central differences cannot see (record.no_finite_differences) the reference's is
+    None: torch's second derivative is still taken, so that a missing one is seen."""
+    names, tensors, output, upstream, torch_call, numpy_call = differentiable_call(record, case, dtype, device,
+                                                                                   function)
+    gradients = torch.autograd.grad(output, tensors, upstream, create_graph=True, allow_unused=True)
+    numpy_args, numpy_kwargs = reference_arguments(torch_call, numpy_call)
+    upstream = upstream.detach().double().cpu().numpy()
+    rng, results = np.random.default_rng(case.seed + 2), {}
+    for name, tensor, gradient in zip(names, tensors, gradients):
+        direction = rng.normal(size=tuple(tensor.shape))
+        if gradient is None or not gradient.requires_grad:
+            hessian_v = torch.zeros_like(tensor)
+        else:
+            along = torch.from_numpy(direction).to(device=gradient.device, dtype=gradient.dtype)
+            hessian_v = torch.autograd.grad(gradient, tensor, along, retain_graph=True, allow_unused=True)[0]
+            hessian_v = torch.zeros_like(tensor) if hessian_v is None or hessian_v._is_zerotensor() else hessian_v
+        if name in record.no_finite_differences:
+            results[name] = (hessian_v.detach(), None)
+            continue
+        value = with_argument(record, numpy_args, numpy_kwargs, name)
+        step = 1e-6 * max(1.0, float(np.abs(value).max(initial=0.0)))
+        moved = []
+        for sign in (1.0, -1.0):
+            shifted_args, shifted_kwargs = with_argument(record, numpy_args, numpy_kwargs, name,
+                                                         np.asarray(value + sign * step * direction))
+            moved.append(np.asarray(record.gradient(upstream, *shifted_args, **shifted_kwargs)[name]))
+        results[name] = (hessian_v.detach(), (moved[0] - moved[1]) / (2 * step))
+    return results
+
+
+def with_argument(record, args, kwargs, name, value=None):
+    """The reference's argument `name` (value None), or (args, kwargs) with it replaced by value."""
+    names = parameter_names(record.reference)
+    if value is None:
+        return args[names.index(name)] if name in names[:len(args)] else kwargs[name]
+    if name in names[:len(args)]:
+        args = [value if index == names.index(name) else arg for index, arg in enumerate(args)]
+        return args, kwargs
+    return args, {**kwargs, name: value}
 
 
 def run_case(record, case, dtype, device, function=None):
@@ -174,11 +229,11 @@ def run_case(record, case, dtype, device, function=None):
     return actual, run_reference(record, torch_call, numpy_call), torch_call
 
 
-def selected_cases(records, devices, dtypes):
+def selected_cases(records, devices, dtypes, grid_only=False):
     """(record, case, device, dtype) for every combination the records support on these
-    devices and dtypes."""
+    devices and dtypes (of the grids alone with grid_only: no edge cases)."""
     for record in records:
-        cases = record.cases()
+        cases = record.grid_cases() if grid_only else record.cases()
         for device in devices:
             for dtype in dtypes:
                 if dtype not in record.dtypes or (device, dtype) in DEVICE_UNSUPPORTED \

@@ -5,12 +5,13 @@ import fnmatch
 import json
 from collections import defaultdict
 
-from .runner import BETTER, NEW, SHARED
+from .runner import BETTER, NEW, SHARED, UNSUPPORTED
 from .tables import LEDGER, write_atomically
 
 COLUMNS = ("loss", "device", "dtype", "tolerance", "rtol", "atol", "cases", "max abs err", "max rel err",
-           "worst % of tol", "new divergences", "torch's known divergences", "agrees where torch diverges", "notes")
-COUNTED = (NEW, SHARED, BETTER)  # the verdicts with a column, in COLUMNS' order
+           "worst % of tol", "new divergences", "torch's known divergences", "agrees where torch diverges",
+           "unsupported", "notes")
+COUNTED = (NEW, SHARED, BETTER, UNSUPPORTED)  # the verdicts with a column, in COLUMNS' order
 
 
 def markdown_table(records, number="{:.2e}"):
@@ -57,7 +58,7 @@ class MeasuredTablePlugin:
             row[key] += measured.get(key, 0)
         for key in ("abs", "rel", "fraction"):
             row[key] = max(row[key], measured.get(key, 0.0))
-        row["notes"] += measured.get("notes", [])
+        row["notes"] = sorted({*row["notes"], *measured.get("notes", [])})
         self.seen_ids += measured.get("ids", [])
 
     def records(self):
@@ -82,11 +83,12 @@ class MeasuredTablePlugin:
         write_atomically(self.path, self.markdown())
         write_atomically(self.path.with_suffix(".json"), json.dumps(self.records(), indent=1))
         terminalreporter.write_line(f"written to {self.path} and {self.path.with_suffix('.json')}")
-        new, shared, better = (sum(row[key] for row in self.rows.values()) for key in COUNTED)
+        new, shared, better, unsupported = (sum(row[key] for row in self.rows.values()) for key in COUNTED)
         checks = sum(row["cases"] for row in self.rows.values())
         terminalreporter.write_line(
-            f"{checks} checks of {self.under_test.name}: {checks - new - shared - better} agree with the reference, "
-            f"{new} new divergences, {shared} share torch's known divergences, {better} agree where torch diverges")
+            f"{checks} checks of {self.under_test.name}: {checks - new - shared - better - unsupported} agree with "
+            f"the reference, {new} new divergences, {shared} share torch's known divergences, {better} agree where "
+            f"torch diverges, {unsupported} unsupported")
         for what, (count, seconds) in sorted(self.rates.items()):
             terminalreporter.write_line(f"{count} {what} checks in {seconds:.1f} s inside the items: "
                                         f"{count / max(seconds, 1e-9):.0f} checks/s per process")

@@ -1,5 +1,7 @@
 """Running the suite itself, for the tests of its options and commands: in a subprocess, or in
-this process with pytester (about 0.3 s instead of 2.7 s of startup)."""
+this process with pytest.main (about 0.3 s instead of 2.7 s of startup)."""
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -32,13 +34,17 @@ def run_pytest(*args, tmp_path, pythonpath=None):
                           cwd=ROOT, capture_output=True, text=True, env=env)
 
 
-def run_pytest_inline(pytester, *args, tmp_path):
-    """The same run as run_pytest, in this process, from the repository root. Only for runs that
-    register no loss of their own: a registered loss would stay in this process's registry."""
-    with pytest.MonkeyPatch.context() as patch:
+def run_pytest_inline(*args, tmp_path):
+    """The same run as run_pytest, in this process (pytest.main), from the repository root, its
+    output captured. Only for runs that register no loss of their own: a registered loss would
+    stay in this process's registry. (Not pytester's in-process run: it drops the modules a run
+    imported, and torch's compiler stack, which the chunked linear_cross_entropy imports on its
+    first call, registers operator libraries that cannot be imported twice.)"""
+    output = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(output):
         patch.chdir(ROOT)
         for key in [key for key in os.environ if key.startswith("PYTEST_XDIST")]:  # pytest-benchmark reads them
             patch.delenv(key)
-        result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:xdist", "--parity-table",
-                                              str(tmp_path / "table.md"), *args)
-    return subprocess.CompletedProcess(args, result.ret, "\n".join(result.outlines), "\n".join(result.errlines))
+        returncode = pytest.main(["-p", "no:cacheprovider", "-p", "no:xdist", "--capture=sys", "--parity-table",
+                                  str(tmp_path / "table.md"), *args])
+    return subprocess.CompletedProcess(args, int(returncode), output.getvalue(), "")

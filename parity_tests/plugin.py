@@ -45,6 +45,10 @@ def pytest_addoption(parser):
     group.addoption("--ledger", default="torch", choices=("torch", "none"),
                     help="torch (default): a divergence where torch eager is known to diverge, the way it "
                          "does, is reported as shared with torch; none: every divergence is the candidate's own")
+    group.addoption("--transform", default="", choices=("", "double-backward"),
+                    help="check the implementation under a transform: double-backward (Hessian-vector products "
+                         "of every differentiable argument, float64, against central differences of the "
+                         "reference's gradient)")
     group.addoption("--golden", default=None, metavar="PATH",
                     help="a golden file (fixtures/golden/torch-<version>-<device>.npz) to compare the "
                          "running torch with, case by case (parity_tests/test_golden.py)")
@@ -64,7 +68,8 @@ def pytest_configure(config):
     from .measured_table import DriftTablePlugin, MeasuredTablePlugin
     from .under_test import PARITY_RUN, ParityRun, load_under_test
 
-    config.addinivalue_line("markers", "needs_golden: an item that runs only with --golden PATH")
+    config.addinivalue_line("markers", "needs_option(option, value=None): an item that runs only when the option "
+                                       "is given (value None) or has this value; deselected otherwise")
     settings.register_profile("ci", derandomize=True, max_examples=25, deadline=None, database=None,
                               suppress_health_check=[HealthCheck.too_slow])
     settings.register_profile("dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -90,13 +95,18 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The suite's warning filters on its own items; items that need --golden deselected
-    without it (they have nothing to compare, and a skip would say nothing about the run)."""
-    without_golden = [item for item in items if item.get_closest_marker("needs_golden")
-                      and not config.getoption("--golden")]
-    if without_golden:
-        config.hook.pytest_deselected(items=without_golden)
-        items[:] = [item for item in items if item not in without_golden]
+    """The suite's warning filters on its own items; items of a mode the run did not ask for
+    (--golden, --transform) deselected: a skip would say nothing about the run."""
+    def not_asked_for(item):
+        marker = item.get_closest_marker("needs_option")
+        if marker is None:
+            return False
+        value = config.getoption(marker.args[0])
+        return not value if len(marker.args) == 1 else value != marker.args[1]
+    deselected = [item for item in items if not_asked_for(item)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item not in deselected]
     for item in items:
         if any(Path(item.path).is_relative_to(package) for package in PACKAGES):
             item.add_marker(pytest.mark.filterwarnings(*WARNING_FILTERS))
@@ -113,6 +123,11 @@ def pytest_generate_tests(metafunc):
     for kind in ("value", "gradient"):
         if f"{kind}_cases" in names:
             metafunc.parametrize(f"record, device, dtype, {kind}_cases", item_params(metafunc.config, RECORDS, kind))
+    if "second_derivative_cases" in names:  # --transform double-backward: float64, the records' grids
+        asked = metafunc.config.getoption("--transform") == "double-backward"
+        params = item_params(metafunc.config, RECORDS, "double_backward", ["float64"]) if asked else [pytest.param(
+            None, None, None, [], id="not-asked", marks=pytest.mark.needs_option("--transform", "double-backward"))]
+        metafunc.parametrize("record, device, dtype, second_derivative_cases", params)
     if "requested_device" in names:
         metafunc.parametrize("requested_device", parity_run(metafunc.config).requested_devices)
 

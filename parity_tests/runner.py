@@ -9,40 +9,49 @@ its value or one per differentiated argument (an `Outcome`), and each check a ve
 - agrees where torch diverges: a candidate right where torch eager is known to be wrong (for
   torch eager itself this fails: a fixed divergence must leave the ledger);
 - new divergence: anything else; these fail the item, which lists every one, the first in full,
-  each with the command that reruns it alone.
+  each with the command that reruns it alone;
+- unsupported: the implementation says it has no such derivative (torch's "derivative for
+  aten::ctc_loss_backward is not implemented"): data for the table, with torch's message.
 """
+import dataclasses
 import fnmatch
 import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
+import numpy as np
 import pytest
 
 from .case_ids import CheckId, rerun_line
 from .harness import (ParityMismatch, Tolerance, compare, describe_call, expected_dtype, run_backward, run_case,
-                      run_torch, selected_cases, torch_arguments, upstream_has_zeros)
+                      run_double_backward, selected_cases, torch_arguments, upstream_has_zeros)
 from .tables import divergences_for, tolerance_for
-from .under_test import parity_run
+from .under_test import UnderTest, parity_run
 
 SHOWN_IN_FULL = 3  # failing checks whose whole message a failing item shows
-AGREES, SHARED, BETTER, NEW = VERDICTS = ("agrees", "shares torch's known divergence", "agrees where torch diverges",
-                                          "new divergence")
+AGREES, SHARED, BETTER, NEW, UNSUPPORTED = VERDICTS = (
+    "agrees", "shares torch's known divergence", "agrees where torch diverges", "new divergence", "unsupported")
+# what torch raises where an operation has no derivative of the order asked for (double backward)
+NOT_IMPLEMENTED = ("is not implemented", "not implemented for", "does not support double backward")
 
 
-def item_params(config, records, kind):
+def item_params(config, records, kind, dtypes=None):
     """pytest params (record, device, dtype, cases) for every combination the session selects
-    (--device, --dtype, --case); the cases the implementation under test cannot run (a newer
-    torch feature, a function a candidate lacks) form an item of their own, skipped with why,
-    as does, for gradients, a registered record without a reference gradient."""
+    (--device, --dtype or `dtypes`, --case) for checks of this kind (value, gradient, or
+    double_backward on the grids only: central differences cannot straddle an edge case's kink);
+    the cases the implementation under test cannot run (a newer torch feature, a function a
+    candidate lacks) form an item of their own, skipped with why, as does, for derivatives, a
+    registered record without a reference gradient."""
     run = parity_run(config)
     groups = {}
-    for record, case, device, dtype in selected_cases(records, run.devices, run.dtypes):
+    for record, case, device, dtype in selected_cases(records, run.devices, dtypes or run.dtypes,
+                                                      grid_only=kind == "double_backward"):
         if not run.case_patterns or any(fnmatch.fnmatchcase(case.name, p) for p in run.case_patterns):
             why = run.under_test.missing(record, case.arguments()[1] if record.keyword_since else ())
             groups.setdefault((record.name, device, dtype, why), (record, []))[1].append(case)
     no_gradient = [pytest.param(record, None, None, [], id=f"{record.name}-no-gradient", marks=pytest.mark.skip(
         reason=f"{record.name}: no reference gradient (gradient= in its record)")) for record in records
-        if kind == "gradient" and not record.gradient]
+        if kind != "value" and not record.gradient]
     return [pytest.param(record, device, dtype, cases, id=f"{name}-{device}-{dtype}" + ("-skipped" if why else ""),
                          marks=[pytest.mark.skip(reason=why)] if why else [])
             for (name, device, dtype, why), (record, cases) in groups.items()
@@ -53,7 +62,7 @@ def parity_row(label, device, dtype, tolerance):
     """An empty row of the measured table, which an item fills in (checks per verdict, the
     largest errors, the check ids) and reports as its ("parity", row) user property."""
     return {"loss": label, "device": device, "dtype": dtype, "tolerance": tolerance.source, "rtol": tolerance.rtol,
-            "atol": tolerance.atol, "cases": 0, "abs": 0.0, "rel": 0.0, "fraction": 0.0, "ids": [],
+            "atol": tolerance.atol, "cases": 0, "abs": 0.0, "rel": 0.0, "fraction": 0.0, "ids": [], "notes": [],
             **dict.fromkeys(VERDICTS, 0)}
 
 
@@ -97,7 +106,7 @@ class CaseChecks:
             actual, expected, torch_call = run_case(self.record, self.case, self.dtype, self.device, self.function)
             measured = compare(actual, expected, expected_dtype(torch_call[1], self.dtype), tolerance, self.context,
                                self.under_test.label)
-            return [Outcome(check, "passed", tolerance, measured)]
+            return [Outcome(check, "passed", tolerance, measured, actual=actual)]
         except ParityMismatch as mismatch:
             return [Outcome(check, "mismatch", tolerance, mismatch.measurement, str(mismatch), actual)]
         except Exception as error:  # the implementation or the reference raised: never a silent pass
@@ -119,35 +128,60 @@ class CaseChecks:
                 continue
             try:
                 measured = compare(actual, expected, actual.dtype, tolerance, "", self.under_test.label)
-                outcomes.append(Outcome(check(name), "passed", tolerance, measured))
+                outcomes.append(Outcome(check(name), "passed", tolerance, measured, actual=actual))
             except ParityMismatch as mismatch:
                 outcomes.append(Outcome(check(name), "mismatch", tolerance, mismatch.measurement,
                                         f"gradient of {name}: {mismatch}{self.context('gradient')}", actual))
         return outcomes
 
-    def same_as_torch_eager(self, outcome):
-        """Whether the candidate's failed check is torch eager's own result there: both raise,
-        or the candidate's output is within the tolerance of torch's."""
-        argument = outcome.check.argument
+    def second_derivatives(self):
+        """Hessian-vector products per differentiated argument (harness.run_double_backward)."""
+        tolerance = tolerance_for(self.record.name, self.device, self.dtype, self.case.name, kind="double_backward")
+        check = lambda name: CheckId(self.record.name, self.device, self.dtype, self.case.name, name, "double_backward")
         try:
-            if argument:
-                eager = run_backward(self.record, self.case, self.dtype, self.device)[argument][0]
-            else:
-                eager = run_torch(self.record, self.case, self.dtype, self.device)[0]
-        except Exception:
-            return outcome.kind == "error"
-        if outcome.kind == "error" or eager is None:
-            return False
+            products = run_double_backward(self.record, self.case, self.dtype, self.device, self.function)
+        except Exception as error:  # no double backward, or one that raises
+            kind = "unsupported" if any(text in str(error) for text in NOT_IMPLEMENTED) else "error"
+            outcome = self.error(check(self.record.differentiable[0]), tolerance, error, "second derivative")
+            return [dataclasses.replace(outcome, kind=kind, message=f"{type(error).__name__}: {str(error).splitlines()[0]}"
+                                        if kind == "unsupported" else outcome.message)]
+        outcomes = []
+        for name, (actual, expected) in products.items():
+            if expected is None:
+                outcomes.append(Outcome(check(name), "unsupported", tolerance, message=f"not checked by the reference: "
+                                        f"{name}: {self.record.no_finite_differences[name]}"))
+                continue
+            if not np.isfinite(expected).all():  # the reference's gradient is not finite near this case
+                continue
+            try:
+                measured = compare(actual, expected, actual.dtype, tolerance, "", self.under_test.label)
+                outcomes.append(Outcome(check(name), "passed", tolerance, measured, actual=actual))
+            except ParityMismatch as mismatch:
+                outcomes.append(Outcome(check(name), "mismatch", tolerance, mismatch.measurement,
+                                        f"Hessian-vector product of {name} (central differences of the reference's "
+                                        f"gradient): {mismatch}{self.context('second derivative')}", actual))
+        return outcomes
+
+    def same_as_torch_eager(self, outcome, what):
+        """Whether the candidate's failed check is torch eager's own result there: both raise, or
+        the candidate's output is within the tolerance of torch eager's in the same check."""
+        eager = CaseChecks(self.record, self.case, self.device, self.dtype, UnderTest("torch"), self.node)
+        same = [found for found in getattr(eager, what)() if found.check == outcome.check]
+        if not same or outcome.kind == "error" or same[0].kind == "error":
+            return bool(same) and outcome.kind == same[0].kind == "error"
         try:
-            compare(outcome.actual, eager.detach().cpu().double().numpy(), eager.dtype, outcome.tolerance, "",
-                    self.under_test.label, "torch eager")
+            compare(outcome.actual, same[0].actual.detach().cpu().double().numpy(), same[0].actual.dtype,
+                    outcome.tolerance, "", self.under_test.label, "torch eager")
         except ParityMismatch:
             return False
         return True
 
 
-def verdict(checks, outcome, known):
-    """The verdict of one check at the ledger entries `known` of its id (see the module's docstring)."""
+def verdict(checks, outcome, known, what):
+    """The verdict of one check (of `what`: values, gradients...) at the ledger entries `known`
+    of its id (see the module's docstring)."""
+    if outcome.kind == "unsupported":
+        return UNSUPPORTED
     if not known:
         return AGREES if outcome.kind == "passed" else NEW
     if not all(entry.get("strict", True) for entry in known):
@@ -158,7 +192,7 @@ def verdict(checks, outcome, known):
         return NEW  # the ledger says torch computes a wrong value there, not that it raises
     if checks.under_test.is_torch:
         return SHARED
-    return SHARED if checks.same_as_torch_eager(outcome) else NEW
+    return SHARED if checks.same_as_torch_eager(outcome, what) else NEW
 
 
 class ItemRunner:
@@ -176,7 +210,7 @@ class ItemRunner:
         for case in cases:
             checks = CaseChecks(self.record, case, self.device, self.dtype, self.under_test, self.request.node)
             for outcome in getattr(checks, what)():
-                self.add(checks, outcome)
+                self.add(checks, outcome, what)
                 count += 1
         node = self.request.node
         for row in self.rows.values():
@@ -190,14 +224,17 @@ class ItemRunner:
                         f"{min(len(self.problems), SHOWN_IN_FULL)} in full:\n\n{shown}\n\n"
                         f"all failing cases: " + ", ".join(failing), pytrace=False)
 
-    def add(self, checks, outcome):
+    def add(self, checks, outcome, what):
         known = divergences_for(str(outcome.check)) if self.under_test.ledger else []
-        found = verdict(checks, outcome, known)
+        found = verdict(checks, outcome, known, what)
         row = self.rows.setdefault((outcome.check.label, outcome.tolerance.source),
                                    parity_row(outcome.check.label, self.device, self.dtype, outcome.tolerance))
         row["cases"] += 1
         row["ids"].append(str(outcome.check))
         row[found] += 1
+        if found == UNSUPPORTED:
+            row["notes"] = sorted({*row["notes"], f"unsupported: {outcome.message}"})
+            return
         if found == SHARED:
             return
         message = outcome.message

@@ -22,16 +22,21 @@ TOLERANCES = load("tolerances.json")
 LEDGER = load("known_divergences.json")["entries"]
 
 
+DEFAULTS = {"value": ("defaults", ""), "gradient": ("gradient_defaults", " gradient"),
+            "double_backward": ("double_backward_defaults", " double backward")}  # kind -> (table, label)
+
+
 def tolerance_for(loss, device, dtype, case_name, kind="value"):
-    """The first override of this kind ("value" or "gradient") whose loss, device, dtype and case
-    patterns (one or a list each) all match, the record's own overrides first, else the dtype's
-    default for the kind (torch.testing's for values; measured ones for gradients)."""
+    """The first override of this kind ("value", "gradient" or "double_backward") whose loss,
+    device, dtype and case patterns (one or a list each) all match, the record's own overrides
+    first, else the dtype's default for the kind (torch.testing's for values; measured ones for
+    gradients and second derivatives)."""
     for case_pattern, tolerance in overrides_for(loss, device, dtype, kind):
         if case_pattern.match(case_name):
             return tolerance
-    default = TOLERANCES["defaults" if kind == "value" else "gradient_defaults"][dtype]
-    return Tolerance(default["rtol"], default["atol"], f"default {dtype}" + ("" if kind == "value" else " gradient"),
-                     default.get("normwise", False))
+    table, label = DEFAULTS[kind]
+    default = TOLERANCES[table][dtype]
+    return Tolerance(default["rtol"], default["atol"], f"default {dtype}{label}", default.get("normwise", False))
 
 
 @functools.lru_cache(maxsize=None)

@@ -11,8 +11,6 @@ from .nested import needs_checkout, run_pytest_inline
 from .records import BY_NAME, RECORDS
 from .runner import ItemRunner
 
-pytest_plugins = ["pytester"]
-
 
 def pytest_generate_tests(metafunc):
     if "record_with_gradient" in metafunc.fixturenames:
@@ -94,10 +92,10 @@ def test_ctc_gradient_is_that_of_the_logits():
 
 
 @needs_checkout
-def test_a_case_is_checked_the_same_alone(pytester, tmp_path):
+def test_a_case_is_checked_the_same_alone(tmp_path):
     """Under --case the selected case runs first in its item; its upstream gradient (with zeros
     for this case, chosen by its seed) and its verdict are those of the full run."""
-    result = run_pytest_inline(pytester, "parity_tests/test_backward.py", "-k",
+    result = run_pytest_inline("parity_tests/test_backward.py", "-k",
                                "binary_cross_entropy_with_logits-cpu-float64", "--case", "infinite_logits-none",
                                tmp_path=tmp_path)
     assert result.returncode == 0 and "1 passed" in result.stdout, result.stdout[-3000:]

@@ -13,8 +13,6 @@ import reference
 from .examples import focal_loss, focal_missing, reference_losses, torch_losses
 from .nested import ROOT, needs_checkout, run_pytest, run_pytest_inline
 
-pytest_plugins = ["pytester"]
-
 
 def logits_and_targets(rng, shape=(6, 4)):
     return rng.normal(0.0, 4.0, shape), (rng.random(shape) < 0.4).astype(np.float64)
@@ -107,7 +105,7 @@ def test_the_readme_example_of_adding_a_loss_runs(tmp_path):
 
 
 @needs_checkout
-def test_a_torch_wrapping_candidate_is_green_but_for_its_own_bug(pytester, tmp_path):
+def test_a_torch_wrapping_candidate_is_green_but_for_its_own_bug(tmp_path):
     """--impl on a candidate that is torch's own losses but for a huber_loss that ignores delta
     and a stricter multilabel_soft_margin_loss: only huber_loss fails, on its delta cases, with
     the candidate named in the message; its kl_div and BCE-with-logits share torch's known
@@ -117,7 +115,7 @@ def test_a_torch_wrapping_candidate_is_green_but_for_its_own_bug(pytester, tmp_p
     module = "parity_tests.examples.wrapped_torch_losses"
     selection = ["-k", "test_parity and cpu-float64 and (huber_loss or kl_div or binary_cross_entropy_with_logits)"
                  " or multilabel_soft_margin_loss-target_broadcast_shape"]
-    result = run_pytest_inline(pytester, "parity_tests/test_parity.py", "parity_tests/test_torch_api.py", "--impl",
+    result = run_pytest_inline("parity_tests/test_parity.py", "parity_tests/test_torch_api.py", "--impl",
                                module, *selection, "-rf", tmp_path=tmp_path)
     failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
     assert len(failed) == 1 and "test_parity[huber_loss-cpu-float64]" in failed[0], result.stdout[-3000:]
@@ -131,20 +129,20 @@ def test_a_torch_wrapping_candidate_is_green_but_for_its_own_bug(pytester, tmp_p
     assert all(row["new divergences"] == 0 for row in rows if row["loss"] != "huber_loss")
     assert any("stricter than torch: rejects target_broadcast_shape" in row["notes"] for row in rows), rows
 
-    strict = run_pytest_inline(pytester, "parity_tests/test_parity.py", "--impl", module, "--ledger", "none", "-k",
+    strict = run_pytest_inline("parity_tests/test_parity.py", "--impl", module, "--ledger", "none", "-k",
                                "cpu-float64 and kl_div", "-rf", tmp_path=tmp_path)
     assert "FAILED parity_tests/test_parity.py::test_parity[kl_div-cpu-float64]" in strict.stdout, strict.stdout[-3000:]
 
 
 @needs_checkout
-def test_ledger_cases_tell_a_candidate_right_where_torch_is_wrong_from_one_wrong_its_own_way(pytester, tmp_path):
+def test_ledger_cases_tell_a_candidate_right_where_torch_is_wrong_from_one_wrong_its_own_way(tmp_path, monkeypatch):
     """At torch's known divergences a candidate either agrees with the reference (candidate_losses'
     softplus-based soft_margin_loss, where torch overflows) or is new there when its output is
     not torch eager's (a kl_div that writes 5 where torch gives nan), however the entry reads."""
     (tmp_path / "nan_free_losses.py").write_text("import torch.nn.functional as F\n\n\ndef kl_div(*args, **kwargs):\n"
                                                  "    return F.kl_div(*args, **kwargs).nan_to_num(nan=5.0)\n")
-    pytester.syspathinsert(tmp_path)
-    result = run_pytest_inline(pytester, "parity_tests/test_parity.py", "--impl", "nan_free_losses", "-k",
+    monkeypatch.syspath_prepend(tmp_path)
+    result = run_pytest_inline("parity_tests/test_parity.py", "--impl", "nan_free_losses", "-k",
                                "kl_div-cpu-float64", "--case", "zero_target_at_minus_inf_input-*,log_target_minus_inf-*",
                                tmp_path=tmp_path)
     failing = re.search(r"all failing cases: (.*)", result.stdout).group(1).split(", ")
@@ -153,7 +151,7 @@ def test_ledger_cases_tell_a_candidate_right_where_torch_is_wrong_from_one_wrong
     rows = json.loads((tmp_path / "table.json").read_text())
     assert sum(row["torch's known divergences"] for row in rows) == 0, rows
 
-    better = run_pytest_inline(pytester, "parity_tests/test_parity.py", "--impl", "parity_tests.examples.candidate_losses",
+    better = run_pytest_inline("parity_tests/test_parity.py", "--impl", "parity_tests.examples.candidate_losses",
                                "-k", "soft_margin_loss-cpu", tmp_path=tmp_path)
     assert better.returncode == 0, better.stdout[-3000:]
     rows = json.loads((tmp_path / "table.json").read_text())

@@ -29,7 +29,7 @@ def pytest_generate_tests(metafunc):
         return
     path = metafunc.config.getoption("--golden")
     if not path:
-        metafunc.parametrize("golden_loss", [pytest.param(None, id="no-golden", marks=pytest.mark.needs_golden)])
+        metafunc.parametrize("golden_loss", [pytest.param(None, id="no-golden", marks=pytest.mark.needs_option("--golden"))])
         return
     losses = {parse(test_id).loss for test_id in golden(path)[1]} | set(BY_NAME)
     metafunc.parametrize("golden_loss", sorted(losses))

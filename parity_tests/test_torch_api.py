@@ -150,11 +150,15 @@ def test_coverage_guard_list_has_no_stale_entries(torch_under_test):
 
 @functools.cache
 def all_parity_ids():
-    """Every value check's id and every gradient check's (loss.dargument-...)."""
-    arguments = lambda record: [""] + list(record.differentiable if record.gradient else ())
-    return [str(CheckId(record.name, device, dtype, case.name, argument))
-            for record in RECORDS for argument in arguments(record)
-            for case in record.cases() for device in ("cpu", "cuda", "mps") for dtype in (case.dtypes or record.dtypes)]
+    """Every value check's id, every gradient check's (loss.dargument-...) and every second
+    derivative's (loss.dargument@double_backward-..., float64 grid cases)."""
+    arguments = lambda record: list(record.differentiable if record.gradient else ())
+    return ([str(CheckId(record.name, device, dtype, case.name, argument))
+             for record in RECORDS for argument in ["", *arguments(record)]
+             for case in record.cases() for device in ("cpu", "cuda", "mps") for dtype in (case.dtypes or record.dtypes)]
+            + [str(CheckId(record.name, device, "float64", case.name, argument, "double_backward"))
+               for record in RECORDS for argument in arguments(record)
+               for case in record.grid_cases() for device in ("cpu", "cuda")])
 
 
 @pytest.mark.parametrize("entry", LEDGER, ids=lambda entry: entry["id"])

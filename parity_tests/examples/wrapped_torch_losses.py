@@ -1,18 +1,43 @@
 """A candidate that wraps torch.nn.functional, as a project's dispatch layer over torch does:
-every loss is torch's own (so it shares torch's known divergences), except two changes of its own:
+every loss is torch's own (so it shares torch's known divergences), except three changes of its own:
 
 - a deliberate bug: huber_loss ignores `delta` (it always uses 1.0);
+- a subtler one: mse_loss has torch's values and gradients, but its gradient is computed from
+  detached inputs, so its second derivative is 0, which only `--transform double-backward` sees
+  (the mechanism of torch's own chunked linear_cross_entropy);
 - a stricter check: multilabel_soft_margin_loss rejects a target of another shape than the input,
   which torch broadcasts (the reference rejects it too).
 
 `--impl parity_tests.examples.wrapped_torch_losses` reports the bug as a new divergence, the rest
 as agreeing with the reference or sharing torch's known divergences, and the stricter check as a
 note in the measured table."""
+import torch
 import torch.nn.functional as F
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     return F.huber_loss(input, target, reduction=reduction, delta=1.0, weight=weight)  # the bug: delta ignored
+
+
+class _SquaredDifference(torch.autograd.Function):
+    """(input - target)^2, its gradient computed from detached copies: torch's values and
+    gradients, and a gradient that does not depend on the input (a Hessian of 0)."""
+
+    @staticmethod
+    def forward(ctx, input, target):
+        ctx.save_for_backward(input.detach(), target.detach())
+        return (input - target) ** 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        input, target = ctx.saved_tensors
+        slope = 2 * (input - target) * grad
+        return slope, -slope
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    squared = _SquaredDifference.apply(*torch.broadcast_tensors(input, target))
+    return F.l1_loss(squared, torch.zeros_like(squared), size_average, reduce, reduction, weight=weight)
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):

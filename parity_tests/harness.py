@@ -222,6 +222,21 @@ def with_argument(record, args, kwargs, name, value=None):
     return args, {**kwargs, name: value}
 
 
+def run_autocast(record, case, dtype, device, policy, function=None):
+    """`function` (default: torch's) on inputs in `dtype` under torch.autocast(device, the
+    policy's dtype), and the reference on the inputs autocast used: rounded to the autocast
+    dtype where the policy says a lower-precision op (a linear layer) takes them. Returns (its
+    output, the reference's, the torch arguments)."""
+    torch_call, numpy_call = torch_arguments(case, dtype, device)
+    with torch.autocast(device_type=device, dtype=TORCH_DTYPES[policy.dtype]):
+        actual = (function or record.torch_fn)(*torch_call[0], **torch_call[1])
+    def used(value):
+        floating = isinstance(value, torch.Tensor) and value.is_floating_point()
+        return value.to(TORCH_DTYPES[policy.dtype]) if floating and policy.lower_precision_first else value
+    used_call = ([used(arg) for arg in torch_call[0]], {key: used(value) for key, value in torch_call[1].items()})
+    return actual, run_reference(record, used_call, numpy_call), torch_call
+
+
 def run_case(record, case, dtype, device, function=None):
     """Call `function` (default: torch's) in `dtype` on `device` and the reference in float64 on
     the same values. Returns (its output, the reference's output, the torch arguments)."""

@@ -22,9 +22,10 @@ from typing import Any, Optional
 import numpy as np
 import pytest
 
-from .case_ids import CheckId, rerun_line
-from .harness import (ParityMismatch, Tolerance, compare, describe_call, expected_dtype, run_backward, run_case,
-                      run_double_backward, selected_cases, torch_arguments, upstream_has_zeros)
+from .case_ids import CheckId, rerun_line, value_id
+from .autocast_policy import autocast_policy
+from .harness import (TORCH_DTYPES, ParityMismatch, Tolerance, compare, describe_call, expected_dtype, run_autocast,
+                      run_backward, run_case, run_double_backward, selected_cases, torch_arguments, upstream_has_zeros)
 from .tables import divergences_for, tolerance_for
 from .under_test import UnderTest, parity_run
 
@@ -77,6 +78,8 @@ class Outcome:
     measured: Optional[dict] = None
     message: str = ""
     actual: Any = None
+    ledger_ids: tuple = ()  # further ids whose known divergences apply (an autocast check: the plain
+    # check in the dtype it computed in, whose kernel it ran)
 
 
 class CaseChecks:
@@ -96,6 +99,16 @@ class CaseChecks:
                 f"  call: {call.replace(self.record.name, self.under_test.qualified_name(self.record), 1)}\n"
                 f"  {rerun_line(self.node, self.case.name)}")
 
+    def compared(self, check, actual, expected, dtype, tolerance, what, prefix="", context=None):
+        """The Outcome of comparing `actual` with the reference's `expected` (compare), a
+        mismatch's message led by `prefix` and followed by the case."""
+        try:
+            measured = compare(actual, expected, dtype, tolerance, context or (lambda: self.context(what)),
+                               self.under_test.label)
+            return Outcome(check, "passed", tolerance, measured, actual=actual)
+        except ParityMismatch as mismatch:
+            return Outcome(check, "mismatch", tolerance, mismatch.measurement, f"{prefix}{mismatch}", actual)
+
     def error(self, check, tolerance, error, what):
         return Outcome(check, "error", tolerance, message=f"{type(error).__name__}: {error}\n  {self.context(what)}")
 
@@ -104,13 +117,9 @@ class CaseChecks:
         tolerance = tolerance_for(self.record.name, self.device, self.dtype, self.case.name)
         try:
             actual, expected, torch_call = run_case(self.record, self.case, self.dtype, self.device, self.function)
-            measured = compare(actual, expected, expected_dtype(torch_call[1], self.dtype), tolerance, self.context,
-                               self.under_test.label)
-            return [Outcome(check, "passed", tolerance, measured, actual=actual)]
-        except ParityMismatch as mismatch:
-            return [Outcome(check, "mismatch", tolerance, mismatch.measurement, str(mismatch), actual)]
         except Exception as error:  # the implementation or the reference raised: never a silent pass
             return [self.error(check, tolerance, error, "value")]
+        return [self.compared(check, actual, expected, expected_dtype(torch_call[1], self.dtype), tolerance, "value")]
 
     def gradients(self):
         tolerance = tolerance_for(self.record.name, self.device, self.dtype, self.case.name, kind="gradient")
@@ -126,12 +135,8 @@ class CaseChecks:
                                         message=f"{self.under_test.label} gave no gradient for {name}\n  "
                                                 f"{self.context('gradient')}"))
                 continue
-            try:
-                measured = compare(actual, expected, actual.dtype, tolerance, "", self.under_test.label)
-                outcomes.append(Outcome(check(name), "passed", tolerance, measured, actual=actual))
-            except ParityMismatch as mismatch:
-                outcomes.append(Outcome(check(name), "mismatch", tolerance, mismatch.measurement,
-                                        f"gradient of {name}: {mismatch}{self.context('gradient')}", actual))
+            outcomes.append(self.compared(check(name), actual, expected, actual.dtype, tolerance, "gradient",
+                                          f"gradient of {name}: "))
         return outcomes
 
     def second_derivatives(self):
@@ -153,14 +158,31 @@ class CaseChecks:
                 continue
             if not np.isfinite(expected).all():  # the reference's gradient is not finite near this case
                 continue
-            try:
-                measured = compare(actual, expected, actual.dtype, tolerance, "", self.under_test.label)
-                outcomes.append(Outcome(check(name), "passed", tolerance, measured, actual=actual))
-            except ParityMismatch as mismatch:
-                outcomes.append(Outcome(check(name), "mismatch", tolerance, mismatch.measurement,
-                                        f"Hessian-vector product of {name} (central differences of the reference's "
-                                        f"gradient): {mismatch}{self.context('second derivative')}", actual))
+            outcomes.append(self.compared(check(name), actual, expected, actual.dtype, tolerance, "second derivative",
+                                          f"Hessian-vector product of {name} (central differences of the "
+                                          "reference's gradient): "))
         return outcomes
+
+    def autocast_values(self):
+        """The value under torch.autocast (harness.run_autocast): the output dtype the policy
+        gives, the value within the tolerance of the precision it was computed in."""
+        policy = autocast_policy(self.record.name, self.device)
+        check = CheckId(self.record.name, self.device, self.dtype, self.case.name, transform="autocast")
+        if policy is None:
+            return [Outcome(check, "unsupported", Tolerance(0.0, 0.0, "none"),
+                            message=f"no autocast policy for {self.record.name} on {self.device} in fixtures/autocast.json")]
+        computed_in = policy.computed_in(self.dtype)
+        tolerance = tolerance_for(self.record.name, self.device, computed_in, self.case.name)
+        plain = (value_id(self.record.name, self.device, computed_in, self.case.name),)
+        try:
+            actual, expected, torch_call = run_autocast(self.record, self.case, self.dtype, self.device, policy,
+                                                        self.function)
+        except Exception as error:  # the implementation or the reference raised: never a silent pass
+            return [dataclasses.replace(self.error(check, tolerance, error, "autocast value"), ledger_ids=plain)]
+        wanted = torch_call[1].get("dtype") or TORCH_DTYPES[policy.output_dtype(self.dtype)]
+        context = lambda: f"autocast policy: {policy.describe(self.dtype)}\n  {self.context('autocast value')}"
+        outcome = self.compared(check, actual, expected, wanted, tolerance, "autocast value", context=context)
+        return [dataclasses.replace(outcome, ledger_ids=plain)]
 
     def same_as_torch_eager(self, outcome, what):
         """Whether the candidate's failed check is torch eager's own result there: both raise, or
@@ -225,7 +247,8 @@ class ItemRunner:
                         f"all failing cases: " + ", ".join(failing), pytrace=False)
 
     def add(self, checks, outcome, what):
-        known = divergences_for(str(outcome.check)) if self.under_test.ledger else []
+        known = [entry for check_id in (str(outcome.check), *outcome.ledger_ids)
+                 for entry in divergences_for(check_id)] if self.under_test.ledger else []
         found = verdict(checks, outcome, known, what)
         row = self.rows.setdefault((outcome.check.label, outcome.tolerance.source),
                                    parity_row(outcome.check.label, self.device, self.dtype, outcome.tolerance))

@@ -1,7 +1,10 @@
 """The implementation under a transform (--transform), through the same runner as values and
 gradients. double-backward: every record's Hessian-vector products, argument by argument, in
 float64 on the grid cases, against central differences of the reference's analytic gradient;
-where torch has no double backward the table says so (verdict "unsupported", torch's message)."""
+where torch has no double backward the table says so (verdict "unsupported", torch's message).
+autocast: every case with float32 and bfloat16 inputs under torch.autocast on CPU: the output
+dtype torch's autocast lists imply (fixtures/autocast.json) and the value at the tolerance of
+the precision the loss computed in; torch's known divergences apply in that dtype."""
 import json
 
 from .nested import needs_checkout, run_pytest_inline
@@ -10,6 +13,10 @@ from .runner import ItemRunner
 
 def test_double_backward(record, device, dtype, second_derivative_cases, request):
     ItemRunner(request, record, device, dtype).run(second_derivative_cases, "second_derivatives")
+
+
+def test_autocast(record, device, dtype, autocast_cases, request):
+    ItemRunner(request, record, device, dtype).run(autocast_cases, "autocast_values")
 
 
 @needs_checkout
@@ -33,3 +40,25 @@ def test_double_backward_mode_on_torch_and_on_a_candidate_without_curvature(tmp_
     failed = [line for line in candidate.stdout.splitlines() if line.startswith("FAILED")]
     assert len(failed) == 1 and "test_double_backward[mse_loss-cpu-float64]" in failed[0], candidate.stdout[-3000:]
     assert "Hessian-vector product of input (central differences of the reference's gradient)" in candidate.stdout
+
+
+@needs_checkout
+def test_autocast_mode_on_torch_and_on_a_candidate_that_rounds_under_autocast(tmp_path):
+    """A small selection of the mode: torch passes, its weighted l1/mse escaping the float32
+    policy recognised from the ledger, multilabel_soft_margin_loss (unlisted ops) computed and
+    returned in bfloat16; the wrapped candidate's kl_div, which rounds to bfloat16 under
+    autocast, fails on float32 inputs."""
+    selection = ["parity_tests/test_transforms.py", "--transform", "autocast", "-k",
+                 "test_autocast and (l1_loss or kl_div or multilabel_soft_margin_loss)"]
+    torch_run = run_pytest_inline(*selection, tmp_path=tmp_path)
+    assert torch_run.returncode == 0 and " passed" in torch_run.stdout, torch_run.stdout[-3000:]
+    rows = {(row["loss"], row["dtype"]): row for row in json.loads((tmp_path / "table.json").read_text())}
+    assert rows[("l1_loss (autocast)", "bfloat16")]["torch's known divergences"] == 42
+    assert rows[("l1_loss (autocast)", "bfloat16")]["tolerance"] == "default float32"
+    assert rows[("multilabel_soft_margin_loss (autocast)", "bfloat16")]["tolerance"] == "default bfloat16"
+
+    candidate = run_pytest_inline(*selection, "--impl", "parity_tests.examples.wrapped_torch_losses", tmp_path=tmp_path)
+    failed = [line for line in candidate.stdout.splitlines() if line.startswith("FAILED")]
+    assert failed and all("test_autocast[kl_div-cpu-" in line for line in failed), candidate.stdout[-3000:]
+    assert "test_autocast[kl_div-cpu-float32]" in "".join(failed)
+    assert "autocast policy: kl_div (float32): returns float32, computed in float32" in candidate.stdout

@@ -1,10 +1,13 @@
 """A candidate that wraps torch.nn.functional, as a project's dispatch layer over torch does:
-every loss is torch's own (so it shares torch's known divergences), except three changes of its own:
+every loss is torch's own (so it shares torch's known divergences), except four changes of its own:
 
 - a deliberate bug: huber_loss ignores `delta` (it always uses 1.0);
 - a subtler one: mse_loss has torch's values and gradients, but its gradient is computed from
   detached inputs, so its second derivative is 0, which only `--transform double-backward` sees
   (the mechanism of torch's own chunked linear_cross_entropy);
+- an autocast bug: under torch.autocast on CPU, kl_div rounds its inputs to bfloat16 before
+  torch's kl_div (which autocast runs in float32), so a float32 loss of float32 inputs carries
+  bfloat16's error, which only `--transform autocast` sees;
 - a stricter check: multilabel_soft_margin_loss rejects a target of another shape than the input,
   which torch broadcasts (the reference rejects it too).
 
@@ -38,6 +41,12 @@ class _SquaredDifference(torch.autograd.Function):
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     squared = _SquaredDifference.apply(*torch.broadcast_tensors(input, target))
     return F.l1_loss(squared, torch.zeros_like(squared), size_average, reduce, reduction, weight=weight)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    if torch.is_autocast_enabled("cpu"):  # the bug: bfloat16 inputs to a float32 computation
+        input, target = input.bfloat16(), target.bfloat16()
+    return F.kl_div(input, target, size_average, reduce, reduction, log_target)
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):

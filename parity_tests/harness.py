@@ -6,6 +6,7 @@ inputs rounded, then upcast), so the measured difference is torch's own error in
 import functools
 import inspect
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -235,6 +236,84 @@ def run_autocast(record, case, dtype, device, policy, function=None):
         return value.to(TORCH_DTYPES[policy.dtype]) if floating and policy.lower_precision_first else value
     used_call = ([used(arg) for arg in torch_call[0]], {key: used(value) for key, value in torch_call[1].items()})
     return actual, run_reference(record, used_call, numpy_call), torch_call
+
+
+VMAP_SAMPLES = 3  # samples of a case vmap maps over
+
+
+class NotBatchable(ValueError):
+    """A case whose samples differ in something vmap cannot map (a length tuple, a shape, a scalar)."""
+
+
+def vmap_samples(case):
+    """VMAP_SAMPLES builds of a case, each with its own seed: [(args, kwargs)], and the slots
+    (position or keyword) that hold arrays of one shape in every sample, which vmap maps over.
+    Raises NotBatchable where anything else differs between the samples."""
+    samples = [case.build(np.random.default_rng(case.seed + index)) for index in range(VMAP_SAMPLES)]
+    first_args, first_kwargs = samples[0]
+    slots = [*range(len(first_args)), *first_kwargs]
+    value = lambda sample, slot: sample[0][slot] if isinstance(slot, int) else sample[1][slot]
+    arrays = []
+    for slot in slots:
+        values = [value(sample, slot) for sample in samples]
+        if all(isinstance(v, np.ndarray) for v in values) and len({v.shape for v in values}) == 1:
+            arrays.append(slot)
+        elif any(isinstance(v, np.ndarray) for v in values) or any(repr(v) != repr(values[0]) for v in values):
+            raise NotBatchable(f"{slot if isinstance(slot, str) else f'argument {slot}'} differs between samples")
+    return samples, arrays
+
+
+def run_vmap(record, case, dtype, device, function=None):
+    """The loss of VMAP_SAMPLES samples through torch.func.vmap, and its per-sample gradients
+    vmap(grad(sum(upstream * loss))) for each differentiable argument, against the reference
+    applied sample by sample on the rounded values. Returns ((vmap's output, the reference's
+    stacked), {name: (vmap's gradient, the reference's stacked)}, the batching rules vmap lacked
+    (its fallback warnings))."""
+    samples, arrays = vmap_samples(case)
+    stacked = [to_torch(np.stack([sample[0][slot] if isinstance(slot, int) else sample[1][slot] for sample in samples]),
+                        dtype, device, case.layout) for slot in arrays]
+    fixed_args = [to_torch(arg, dtype, device, case.layout) for arg in samples[0][0]]
+    fixed_kwargs = {key: to_torch(value, dtype, device, case.layout) for key, value in samples[0][1].items()}
+    positions = dict(zip(parameter_names(record.reference), range(len(fixed_args))))
+
+    def call_of(tensors):
+        args, kwargs = list(fixed_args), dict(fixed_kwargs)
+        for slot, tensor in zip(arrays, tensors):
+            if isinstance(slot, int):
+                args[slot] = tensor
+            else:
+                kwargs[slot] = tensor
+        return args, kwargs
+
+    def loss(*tensors):
+        args, kwargs = call_of(tensors)
+        return (function or record.torch_fn)(*args, **kwargs)
+
+    differentiable = [index for index, slot in enumerate(arrays) if stacked[index].is_floating_point()
+                      and (slot if isinstance(slot, str) else next(n for n, p in positions.items() if p == slot))
+                      in record.differentiable]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        actual = torch.func.vmap(loss)(*stacked)
+        upstream = torch.from_numpy(upstream_gradient(tuple(actual.shape[1:]), case.seed + 1)).to(actual)
+        scalar = lambda *tensors: (loss(*tensors) * upstream).sum()
+        gradients = torch.func.vmap(torch.func.grad(scalar, argnums=tuple(differentiable)))(*stacked) \
+            if differentiable and record.gradient else ()
+    fallbacks = sorted({str(w.message).split("batching rule for ")[1].split(".")[0].split(" ")[0]
+                        for w in caught if "batching rule for " in str(w.message)})
+    expected, expected_gradients = [], []
+    for index, sample in enumerate(samples):
+        torch_call = call_of([tensor[index] for tensor in stacked])
+        args, kwargs = reference_arguments(torch_call, sample)
+        expected.append(np.asarray(record.reference(*args, **kwargs), dtype=np.float64))
+        if gradients:
+            by_name = record.gradient(upstream.double().cpu().numpy(), *args, **kwargs)
+            expected_gradients.append(by_name)
+    names = [arrays[index] if isinstance(arrays[index], str) else
+             next(n for n, p in positions.items() if p == arrays[index]) for index in differentiable]
+    return ((actual, np.stack(expected)),
+            {name: (gradient, np.stack([np.asarray(g[name], dtype=np.float64) for g in expected_gradients]))
+             for name, gradient in zip(names, gradients)}, fallbacks)
 
 
 def run_case(record, case, dtype, device, function=None):

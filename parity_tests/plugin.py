@@ -45,11 +45,12 @@ def pytest_addoption(parser):
     group.addoption("--ledger", default="torch", choices=("torch", "none"),
                     help="torch (default): a divergence where torch eager is known to diverge, the way it "
                          "does, is reported as shared with torch; none: every divergence is the candidate's own")
-    group.addoption("--transform", default="", choices=("", "double-backward", "autocast"),
+    group.addoption("--transform", default="", choices=("", "double-backward", "autocast", "vmap"),
                     help="check the implementation under a transform: double-backward (Hessian-vector products "
                          "of every differentiable argument, float64, against central differences of the "
                          "reference's gradient) or autocast (float32 and bfloat16 inputs under torch.autocast: "
-                         "the output dtype torch's autocast lists give, the value at the precision it ran in)")
+                         "the output dtype torch's autocast lists give, the value at the precision it ran in) "
+                         "or vmap (torch.func.vmap over 3 samples of each case: values and per-sample gradients)")
     group.addoption("--golden", default=None, metavar="PATH",
                     help="a golden file (fixtures/golden/torch-<version>-<device>.npz) to compare the "
                          "running torch with, case by case (parity_tests/test_golden.py)")
@@ -116,7 +117,7 @@ def pytest_collection_modifyitems(config, items):
 def pytest_generate_tests(metafunc):
     """The batched items, by the fixtures a test asks for: `value_cases` (one item per loss x
     device x dtype with its cases), `gradient_cases` (the same for records with a gradient),
-    `second_derivative_cases` and `autocast_cases` (with --transform), `requested_device`."""
+    `second_derivative_cases`, `autocast_cases` and `vmap_cases` (with --transform), `requested_device`."""
     from .records import RECORDS
     from .runner import item_params
     from .under_test import parity_run
@@ -126,7 +127,8 @@ def pytest_generate_tests(metafunc):
             metafunc.parametrize(f"record, device, dtype, {kind}_cases", item_params(metafunc.config, RECORDS, kind))
     for fixture, transform, kind, dtypes in (("second_derivative_cases", "double-backward", "double_backward",
                                               ["float64"]),
-                                             ("autocast_cases", "autocast", "value", ["float32", "bfloat16"])):
+                                             ("autocast_cases", "autocast", "value", ["float32", "bfloat16"]),
+                                             ("vmap_cases", "vmap", "value", ["float64", "float32"])):
         if fixture in names:  # the transform's items, float64 grids or autocast's input dtypes
             asked = metafunc.config.getoption("--transform") == transform
             params = item_params(metafunc.config, RECORDS, kind, dtypes) if asked else [pytest.param(

@@ -24,8 +24,9 @@ import pytest
 
 from .case_ids import CheckId, rerun_line, value_id
 from .autocast_policy import autocast_policy
-from .harness import (TORCH_DTYPES, ParityMismatch, Tolerance, compare, describe_call, expected_dtype, run_autocast,
-                      run_backward, run_case, run_double_backward, selected_cases, torch_arguments, upstream_has_zeros)
+from .harness import (TORCH_DTYPES, NotBatchable, ParityMismatch, Tolerance, compare, describe_call, expected_dtype,
+                      run_autocast, run_backward, run_case, run_double_backward, run_vmap, selected_cases,
+                      torch_arguments, upstream_has_zeros)
 from .tables import divergences_for, tolerance_for
 from .under_test import UnderTest, parity_run
 
@@ -33,7 +34,9 @@ SHOWN_IN_FULL = 3  # failing checks whose whole message a failing item shows
 AGREES, SHARED, BETTER, NEW, UNSUPPORTED = VERDICTS = (
     "agrees", "shares torch's known divergence", "agrees where torch diverges", "new divergence", "unsupported")
 # what torch raises where an operation has no derivative of the order asked for (double backward)
-NOT_IMPLEMENTED = ("is not implemented", "not implemented for", "does not support double backward")
+# or does not support a transform (vmap): the check is then "unsupported", with torch's message
+NOT_IMPLEMENTED = ("is not implemented", "not implemented for", "does not support double backward",
+                   "must override the setup_context", "data-dependent control flow", "Batching rule not implemented")
 
 
 def item_params(config, records, kind, dtypes=None):
@@ -79,7 +82,8 @@ class Outcome:
     message: str = ""
     actual: Any = None
     ledger_ids: tuple = ()  # further ids whose known divergences apply (an autocast check: the plain
-    # check in the dtype it computed in, whose kernel it ran)
+    # check in the dtype it computed in, whose kernel it ran; a vmap check: the plain one)
+    note: str = ""  # for the measured table's notes (e.g. the batching rules vmap lacked)
 
 
 class CaseChecks:
@@ -108,6 +112,13 @@ class CaseChecks:
             return Outcome(check, "passed", tolerance, measured, actual=actual)
         except ParityMismatch as mismatch:
             return Outcome(check, "mismatch", tolerance, mismatch.measurement, f"{prefix}{mismatch}", actual)
+
+    def raised(self, check, tolerance, error, what):
+        """An "unsupported" Outcome where torch says it has no such derivative or transform
+        (NOT_IMPLEMENTED), else an error."""
+        if any(text in str(error) for text in NOT_IMPLEMENTED):
+            return Outcome(check, "unsupported", tolerance, message=f"{type(error).__name__}: {str(error).splitlines()[0]}")
+        return self.error(check, tolerance, error, what)
 
     def error(self, check, tolerance, error, what):
         return Outcome(check, "error", tolerance, message=f"{type(error).__name__}: {error}\n  {self.context(what)}")
@@ -146,10 +157,7 @@ class CaseChecks:
         try:
             products = run_double_backward(self.record, self.case, self.dtype, self.device, self.function)
         except Exception as error:  # no double backward, or one that raises
-            kind = "unsupported" if any(text in str(error) for text in NOT_IMPLEMENTED) else "error"
-            outcome = self.error(check(self.record.differentiable[0]), tolerance, error, "second derivative")
-            return [dataclasses.replace(outcome, kind=kind, message=f"{type(error).__name__}: {str(error).splitlines()[0]}"
-                                        if kind == "unsupported" else outcome.message)]
+            return [self.raised(check(self.record.differentiable[0]), tolerance, error, "second derivative")]
         outcomes = []
         for name, (actual, expected) in products.items():
             if expected is None:
@@ -183,6 +191,31 @@ class CaseChecks:
         context = lambda: f"autocast policy: {policy.describe(self.dtype)}\n  {self.context('autocast value')}"
         outcome = self.compared(check, actual, expected, wanted, tolerance, "autocast value", context=context)
         return [dataclasses.replace(outcome, ledger_ids=plain)]
+
+    def vmap_checks(self):
+        """The value and per-sample gradients of VMAP_SAMPLES samples under torch.func.vmap
+        (harness.run_vmap), each against the reference sample by sample."""
+        name = self.record.name
+        check = lambda argument="": CheckId(name, self.device, self.dtype, self.case.name, argument, "vmap")
+        plain = lambda argument="": (str(CheckId(name, self.device, self.dtype, self.case.name, argument)),)
+        tolerance = tolerance_for(name, self.device, self.dtype, self.case.name)
+        try:
+            (actual, expected), gradients, fallbacks = run_vmap(self.record, self.case, self.dtype, self.device,
+                                                                self.function)
+        except NotBatchable as reason:
+            return [Outcome(check(), "unsupported", tolerance, message=f"not batchable: {reason}")]
+        except Exception as error:
+            return [dataclasses.replace(self.raised(check(), tolerance, error, "vmap value"), ledger_ids=plain())]
+        note = f"no batching rule, vmap loops: {', '.join(fallbacks)}" if fallbacks else ""
+        wanted = expected_dtype(torch_arguments(self.case, self.dtype, self.device)[0][1], self.dtype)
+        outcomes = [dataclasses.replace(self.compared(check(), actual, expected, wanted, tolerance, "vmap value",
+                                                      "value of every sample: "), ledger_ids=plain(), note=note)]
+        gradient_tolerance = tolerance_for(name, self.device, self.dtype, self.case.name, kind="gradient")
+        for argument, (actual, expected) in gradients.items():
+            outcome = self.compared(check(argument), actual, expected, actual.dtype, gradient_tolerance,
+                                    "vmap gradient", f"per-sample gradient of {argument}: ")
+            outcomes.append(dataclasses.replace(outcome, ledger_ids=plain(argument), note=note))
+        return outcomes
 
     def same_as_torch_eager(self, outcome, what):
         """Whether the candidate's failed check is torch eager's own result there: both raise, or
@@ -247,21 +280,24 @@ class ItemRunner:
                         f"all failing cases: " + ", ".join(failing), pytrace=False)
 
     def add(self, checks, outcome, what):
-        known = [entry for check_id in (str(outcome.check), *outcome.ledger_ids)
-                 for entry in divergences_for(check_id)] if self.under_test.ledger else []
+        own = divergences_for(str(outcome.check)) if self.under_test.ledger else []
+        inherited = [entry for check_id in outcome.ledger_ids for entry in divergences_for(check_id)] \
+            if self.under_test.ledger else []
+        known = own + [entry for entry in inherited if entry not in own]
         found = verdict(checks, outcome, known, what)
         row = self.rows.setdefault((outcome.check.label, outcome.tolerance.source),
                                    parity_row(outcome.check.label, self.device, self.dtype, outcome.tolerance))
         row["cases"] += 1
         row["ids"].append(str(outcome.check))
         row[found] += 1
+        notes = [f"unsupported: {outcome.message}"] if found == UNSUPPORTED else []
+        row["notes"] = sorted({*row["notes"], *notes, *([outcome.note] if outcome.note else [])})
         if found == UNSUPPORTED:
-            row["notes"] = sorted({*row["notes"], f"unsupported: {outcome.message}"})
             return
         if found == SHARED:
             return
         message = outcome.message
-        if found == BETTER and self.under_test.is_torch:
+        if found == BETTER and self.under_test.is_torch and own:  # (an inherited entry: the transform does better)
             message = (f"torch now agrees with the reference on a known divergence "
                        f"({', '.join(entry['id'] for entry in known)}): update fixtures/known_divergences.json"
                        f"\n  {rerun_line(self.request.node, checks.case.name)}")

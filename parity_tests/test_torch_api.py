@@ -151,8 +151,8 @@ def test_coverage_guard_list_has_no_stale_entries(torch_under_test):
 @functools.cache
 def all_parity_ids():
     """Every value check's id, every gradient check's (loss.dargument-...), every second
-    derivative's (loss.dargument@double_backward-..., float64 grid cases) and every autocast
-    check's (loss@autocast-cpu-..., float32 and bfloat16 inputs)."""
+    derivative's (loss.dargument@double_backward-..., float64 grid cases), every autocast
+    check's (loss@autocast-cpu-..., float32 and bfloat16 inputs) and every vmap check's."""
     arguments = lambda record: list(record.differentiable if record.gradient else ())
     return ([str(CheckId(record.name, device, dtype, case.name, argument))
              for record in RECORDS for argument in ["", *arguments(record)]
@@ -160,8 +160,11 @@ def all_parity_ids():
             + [str(CheckId(record.name, device, "float64", case.name, argument, "double_backward"))
                for record in RECORDS for argument in arguments(record)
                for case in record.grid_cases() for device in ("cpu", "cuda")]
-            + [str(CheckId(record.name, "cpu", dtype, case.name, transform="autocast"))
-               for record in RECORDS for case in record.cases() for dtype in ("float32", "bfloat16")])
+            + [str(CheckId(record.name, "cpu", dtype, case.name, argument, transform))
+               for transform, dtypes, with_gradients in (("autocast", ("float32", "bfloat16"), False),
+                                                         ("vmap", ("float64", "float32"), True))
+               for record in RECORDS for argument in ["", *(arguments(record) if with_gradients else ())]
+               for case in record.cases() for dtype in dtypes])
 
 
 @pytest.mark.parametrize("entry", LEDGER, ids=lambda entry: entry["id"])

@@ -19,6 +19,10 @@ def test_autocast(record, device, dtype, autocast_cases, request):
     ItemRunner(request, record, device, dtype).run(autocast_cases, "autocast_values")
 
 
+def test_vmap(record, device, dtype, vmap_cases, request):
+    ItemRunner(request, record, device, dtype).run(vmap_cases, "vmap_checks")
+
+
 @needs_checkout
 def test_double_backward_mode_on_torch_and_on_a_candidate_without_curvature(tmp_path):
     """A small selection of the mode (so that it cannot rot in CI): torch passes, with its silent
@@ -62,3 +66,25 @@ def test_autocast_mode_on_torch_and_on_a_candidate_that_rounds_under_autocast(tm
     assert failed and all("test_autocast[kl_div-cpu-" in line for line in failed), candidate.stdout[-3000:]
     assert "test_autocast[kl_div-cpu-float32]" in "".join(failed)
     assert "autocast policy: kl_div (float32): returns float32, computed in float32" in candidate.stdout
+
+
+@needs_checkout
+def test_vmap_mode_on_torch_and_on_a_candidate_with_wrong_per_sample_gradients(tmp_path):
+    """A small selection of the mode: torch passes, kl_div's missing batching rule noted and
+    gaussian_nll_loss's data-dependent check reported as unsupported under vmap, with torch's
+    message; candidate_losses' mse_loss (a weighted mean over the element count) fails on its
+    values and its per-sample gradients."""
+    selection = ["parity_tests/test_transforms.py", "--transform", "vmap", "-k",
+                 "test_vmap and cpu-float64 and (mse_loss or kl_div or gaussian_nll_loss)"]
+    torch_run = run_pytest_inline(*selection, tmp_path=tmp_path)
+    assert torch_run.returncode == 0 and " passed" in torch_run.stdout, torch_run.stdout[-3000:]
+    rows = {row["loss"]: row for row in json.loads((tmp_path / "table.json").read_text())}
+    assert "no batching rule, vmap loops: aten::kl_div" in rows["kl_div (vmap)"]["notes"]
+    gaussian = rows["gaussian_nll_loss (vmap)"]
+    assert gaussian["unsupported"] == gaussian["cases"] and "data-dependent control flow" in gaussian["notes"]
+    assert rows["mse_loss d/dinput (vmap)"]["new divergences"] == 0 and rows["mse_loss d/dinput (vmap)"]["cases"] > 50
+
+    candidate = run_pytest_inline(*selection, "--impl", "parity_tests.examples.candidate_losses", tmp_path=tmp_path)
+    failed = [line for line in candidate.stdout.splitlines() if line.startswith("FAILED")]
+    assert len(failed) == 1 and "test_vmap[mse_loss-cpu-float64]" in failed[0], candidate.stdout[-3000:]
+    assert "per-sample gradient of input: value differs" in candidate.stdout

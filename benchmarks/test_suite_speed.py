@@ -1,7 +1,8 @@
-"""The parity suite's own speed: value and gradient checks per second in one process, per
-family of records, as an item runs them (runner.CaseChecks, torch eager on CPU, every dtype),
-without pytest's cost per item. Targets (issue 13): 5,000 value checks/s and 2,500 gradient
-checks/s per process; `python -m benchmarks.report` lists them."""
+"""The parity suite's own speed: checks per second in one process, per family of records and
+kind of check, as an item runs them (runner.CaseChecks, torch eager on CPU), without pytest's
+cost per item: values and gradients in every dtype, and the transforms' checks in theirs.
+Targets: 5,000 value checks/s and 2,500 gradient checks/s per process (issue 13), each
+transform's full run under 5 minutes (issue 18); `python -m benchmarks.report` lists them."""
 import pytest
 
 from parity_tests.examples import EXAMPLES
@@ -14,17 +15,21 @@ from parity_tests.under_test import UnderTest
 FAMILIES = {"classification": classification.RECORDS, "regression": regression.RECORDS,
             "margin": margin.RECORDS, "sequence": sequence.RECORDS, "examples": EXAMPLES}
 TINY_CASES = 2  # cases per record x dtype at --bench-sizes tiny (the smoke test)
+CHECKS = {"values": (FLOAT_DTYPES, False), "gradients": (FLOAT_DTYPES, False),  # CaseChecks method ->
+          "second_derivatives": (("float64",), True), "autocast_values": (("float32", "bfloat16"), False),
+          "vmap_checks": (("float64", "float32"), False)}  # (dtypes, grid cases only), as the plugin runs them
 
 
-@pytest.mark.parametrize("what", ["values", "gradients"])
+@pytest.mark.parametrize("what", CHECKS)
 @pytest.mark.parametrize("family", FAMILIES)
 def test_suite_checks(family, what, benchmark, request):
     tiny = "tiny" in request.config.getoption("--bench-sizes")
     under_test, taken, work = UnderTest("torch"), {}, []
-    for record, case, device, dtype in selected_cases(FAMILIES[family], ["cpu"], FLOAT_DTYPES):
+    dtypes, grid_only = CHECKS[what]
+    for record, case, device, dtype in selected_cases(FAMILIES[family], ["cpu"], dtypes, grid_only):
         count = taken.setdefault((record.name, dtype), [0])
-        if (what == "values" or record.gradient) and not under_test.missing(record, case.arguments()[1]) \
-                and not (tiny and count[0] >= TINY_CASES):
+        wanted = what in ("values", "autocast_values", "vmap_checks") or record.gradient
+        if wanted and not under_test.missing(record, case.arguments()[1]) and not (tiny and count[0] >= TINY_CASES):
             work.append(CaseChecks(record, case, device, dtype, under_test, request.node))
             count[0] += 1
 

@@ -1,4 +1,5 @@
-"""The shipped example losses as properties, and `--impl` on the in-repo candidate module.
+"""The shipped example losses as properties, and `--impl` on the in-repo candidates (a
+torch-wrapping one with bugs of its own, one written from scratch; the wheel test runs another).
 The examples' parity (values, dtypes, layouts, bad calls) comes from their records, registered
 with parity_tests.register_loss in parity_tests/examples/__init__.py."""
 import json

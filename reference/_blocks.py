@@ -20,10 +20,13 @@ def _blocked(arrays):
 
 
 def map_blocks(formula, *arrays):
-    """formula(*arrays), block by block into one output array."""
+    """formula(*arrays), block by block into one output array, in the inputs' floating dtype
+    (NumPy 1.x promotes 0-d float32 arrays with Python numbers to float64; NumPy 2 does not)."""
+    dtype = np.result_type(*arrays)
     flat = _blocked(arrays)
     if flat is None:
-        return formula(*arrays)
+        result = np.asarray(formula(*arrays))
+        return result.astype(dtype, copy=False) if dtype.kind == "f" and result.dtype.kind == "f" else result
     out = np.empty(flat[0].size, dtype=formula(*(a[:1] for a in flat)).dtype)
     for start in range(0, out.size, BLOCK):
         out[start:start + BLOCK] = formula(*(a[start:start + BLOCK] for a in flat))

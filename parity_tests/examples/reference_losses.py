@@ -14,14 +14,15 @@ def reg_cross_entropy_loss(input, target, weight=None, size_average=None, ignore
     + reg_lambda * mean over the batch (and any further dims) of sum_c softmax(x)_c^2."""
     log_probs = reference.log_softmax(input, dim=1)
     loss = reference.nll_loss(log_probs, target, weight, size_average, ignore_index, reduce, reduction)
-    return np.asarray(loss + reg_lambda * np.mean(np.sum(np.exp(log_probs) ** 2, axis=1)))
+    return np.asarray(loss + reg_lambda * np.mean(np.sum(np.exp(log_probs) ** 2, axis=1)), dtype=log_probs.dtype)
 
 
 def cutmix_cross_entropy(input, target_a, target_b, lam, reduction="mean"):
     """loss = lam * cross_entropy(x, y_a) + (1 - lam) * cross_entropy(x, y_b): the target of an
     image whose box (a 1 - lam share of its area) was pasted from another image."""
     return np.asarray(lam * reference.cross_entropy(input, target_a, reduction=reduction)
-                      + (1 - lam) * reference.cross_entropy(input, target_b, reduction=reduction))
+                      + (1 - lam) * reference.cross_entropy(input, target_b, reduction=reduction),
+                      dtype=np.asarray(input).dtype)  # lam, a Python float, promotes 0-d float32 in NumPy 1.x
 
 
 def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2, reduction="none"):

@@ -103,13 +103,15 @@ class CaseChecks:
                 f"  call: {call.replace(self.record.name, self.under_test.qualified_name(self.record), 1)}\n"
                 f"  {rerun_line(self.node, self.case.name)}")
 
-    def compared(self, check, actual, expected, dtype, tolerance, what, prefix="", context=None):
-        """The Outcome of comparing `actual` with the reference's `expected` (compare), a
-        mismatch's message led by `prefix` and followed by the case."""
+    def compared(self, check, actual, expected, dtype, tolerance, what, prefix="", context=None, alternative=None):
+        """The Outcome of comparing `actual` with the reference's `expected` (compare, with the
+        other one-sided derivative at kinks), a mismatch's message led by `prefix` and followed by
+        the case; which side of a kink the implementation took goes into the note."""
         try:
             measured = compare(actual, expected, dtype, tolerance, context or (lambda: self.context(what)),
-                               self.under_test.label)
-            return Outcome(check, "passed", tolerance, measured, actual=actual)
+                               self.under_test.label, alternative=alternative)
+            note = kink_side(self.under_test.label, actual, expected, alternative)
+            return Outcome(check, "passed", tolerance, measured, actual=actual, note=note)
         except ParityMismatch as mismatch:
             return Outcome(check, "mismatch", tolerance, mismatch.measurement, f"{prefix}{mismatch}", actual)
 
@@ -140,14 +142,14 @@ class CaseChecks:
         except Exception as error:  # the backward or the reference's gradient raised
             return [self.error(check(name), tolerance, error, "gradient") for name in self.record.differentiable[:1]]
         outcomes = []
-        for name, (actual, expected) in gradients.items():
+        for name, (actual, expected, alternative) in gradients.items():
             if actual is None:
                 outcomes.append(Outcome(check(name), "error", tolerance,
                                         message=f"{self.under_test.label} gave no gradient for {name}\n  "
                                                 f"{self.context('gradient')}"))
                 continue
             outcomes.append(self.compared(check(name), actual, expected, actual.dtype, tolerance, "gradient",
-                                          f"gradient of {name}: "))
+                                          f"gradient of {name}: ", alternative=alternative))
         return outcomes
 
     def second_derivatives(self):
@@ -211,10 +213,10 @@ class CaseChecks:
         outcomes = [dataclasses.replace(self.compared(check(), actual, expected, wanted, tolerance, "vmap value",
                                                       "value of every sample: "), ledger_ids=plain(), note=note)]
         gradient_tolerance = tolerance_for(name, self.device, self.dtype, self.case.name, kind="gradient")
-        for argument, (actual, expected) in gradients.items():
+        for argument, (actual, expected, alternative) in gradients.items():
             outcome = self.compared(check(argument), actual, expected, actual.dtype, gradient_tolerance,
-                                    "vmap gradient", f"per-sample gradient of {argument}: ")
-            outcomes.append(dataclasses.replace(outcome, ledger_ids=plain(argument), note=note))
+                                    "vmap gradient", f"per-sample gradient of {argument}: ", alternative=alternative)
+            outcomes.append(dataclasses.replace(outcome, ledger_ids=plain(argument), note=note or outcome.note))
         return outcomes
 
     def same_as_torch_eager(self, outcome, what):
@@ -230,6 +232,19 @@ class CaseChecks:
         except ParityMismatch:
             return False
         return True
+
+
+def kink_side(label, actual, expected, alternative):
+    """Which one-sided derivative the implementation took at a hinge's kink, for the table's
+    notes, so that a change between versions shows as a change of convention; '' off kinks."""
+    at_kink = None if alternative is None else expected != alternative
+    if at_kink is None or not at_kink.any():
+        return ""
+    got = actual.detach().cpu().double().numpy()[at_kink]
+    passing, other = np.isclose(got, expected[at_kink]), np.isclose(got, alternative[at_kink])
+    side = ("passes the gradient (torch 2.13's clamp_min)" if passing.all() else
+            "takes the other one-sided derivative" if other.all() else "takes a value between the two")
+    return f"at a hinge's kink {label} {side}"
 
 
 def verdict(checks, outcome, known, what):

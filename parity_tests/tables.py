@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from .harness import Tolerance
+from .harness import TORCH_VERSION, Tolerance
 from .registry import BY_NAME
 
 # fixtures/ beside the package in a checkout; inside it (parity_tests/fixtures) in an installed wheel
@@ -61,7 +61,14 @@ def divergences_for(test_id):
     return [entry for entry, pattern in LEDGER_PATTERNS if pattern.match(test_id)]
 
 
-LEDGER_PATTERNS = [(entry, re.compile("|".join(fnmatch.translate(p) for p in entry["tests"]))) for entry in LEDGER]
+def holds_for_this_torch(entry):
+    """Whether a ledger entry is about this torch: entries with "torch_since" hold from that
+    version on (a divergence a later torch introduced, e.g. a kernel routing more cases)."""
+    return TORCH_VERSION >= entry.get("torch_since", "0")
+
+
+LEDGER_PATTERNS = [(entry, re.compile("|".join(fnmatch.translate(p) for p in entry["tests"])))
+                   for entry in LEDGER if holds_for_this_torch(entry)]
 
 
 def arbitrary(test_id):

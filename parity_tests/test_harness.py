@@ -6,6 +6,7 @@ import torch
 
 from .harness import ParityMismatch, Tolerance, compare, lay_out, run_case
 from .records import BY_NAME
+from .runner import kink_side
 from .registry import Case
 
 TIGHT = Tolerance(rtol=1e-6, atol=1e-9, source="test")
@@ -71,3 +72,20 @@ def test_messages_name_the_implementation_and_what_it_is_compared_with(actual, e
     with pytest.raises(ParityMismatch, match=message):
         compare(torch.tensor(actual, dtype=torch.float64), np.asarray(expected), torch.float64, TIGHT, "case",
                 label="mine", against="theirs")
+
+
+def test_a_kink_accepts_either_one_sided_derivative_or_between_and_says_which():
+    """At a hinge's kink the reference gives both one-sided derivatives: an implementation passes
+    with either (or a convex combination), the note says which, and outside both it fails."""
+    expected, other = np.array([-1.0, 0.5]), np.array([0.0, 0.5])
+    for got, side in (([-1.0, 0.5], "passes the gradient"), ([0.0, 0.5], "other one-sided"),
+                      ([-0.5, 0.5], "between")):
+        actual = torch.tensor(got, dtype=torch.float64)
+        compare(actual, expected, torch.float64, TIGHT, "case", alternative=other)
+        assert side in kink_side("torch", actual, expected, other)
+    with pytest.raises(ParityMismatch):
+        compare(torch.tensor([0.0, 0.5], dtype=torch.float64), expected, torch.float64, TIGHT, "case")
+    with pytest.raises(ParityMismatch):
+        compare(torch.tensor([0.5, 0.5], dtype=torch.float64), expected, torch.float64, TIGHT, "case",
+                alternative=other)
+    assert kink_side("torch", torch.tensor([1.0]), np.array([1.0]), np.array([1.0])) == ""

@@ -147,3 +147,18 @@ def test_blocked_evaluation_matches_torch_beyond_one_block(record, reduction):
                 lambda rng: record.build(rng, (3, BLOCK // 2 + 5), record.variants[0], dict(keywords)))
     actual, expected, _ = run_case(record, case, "float64", "cpu")
     compare(actual, expected, actual.dtype, tolerance_for(record.name, "cpu", "float64", case.name), case.name)
+
+
+def test_reference_gives_both_one_sided_derivatives_at_a_hinge_kink():
+    """hinge_embedding_loss at x = margin (y = -1): 'input' is the left derivative, -1 (the
+    gradient torch 2.13's clamp_min passes), 'input@other_side' the right one, 0; off the kink
+    there is no other side."""
+    def loss(x):
+        return float(reference.hinge_embedding_loss(np.array([x]), np.array([-1.0]), margin=1.0, reduction="sum"))
+    gradients = reference.gradients.hinge_embedding_loss_backward(np.array(1.0), np.array([1.0]), np.array([-1.0]),
+                                                                 margin=1.0, reduction="sum")
+    h = 1e-6
+    assert gradients["input"][0] == pytest.approx((loss(1.0) - loss(1.0 - h)) / h) == -1.0
+    assert gradients["input@other_side"][0] == pytest.approx((loss(1.0 + h) - loss(1.0)) / h, abs=1e-9) == 0.0
+    assert "input@other_side" not in reference.gradients.hinge_embedding_loss_backward(
+        np.array(1.0), np.array([0.5]), np.array([-1.0]), margin=1.0, reduction="sum")

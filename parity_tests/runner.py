@@ -21,12 +21,13 @@ from typing import Any, Optional
 
 import numpy as np
 import pytest
+import torch
 
 from .case_ids import CheckId, rerun_line, value_id
 from .autocast_policy import autocast_policy
 from .harness import (TORCH_DTYPES, NotBatchable, ParityMismatch, Tolerance, compare, describe_call, expected_dtype,
-                      run_autocast, run_backward, run_case, run_double_backward, run_vmap, selected_cases,
-                      torch_arguments, upstream_has_zeros)
+                      run_autocast, run_backward, run_double_backward, run_reference, run_torch, run_vmap,
+                      selected_cases, torch_arguments, upstream_has_zeros)
 from .tables import divergences_for, tolerance_for
 from .under_test import UnderTest, parity_run
 
@@ -116,10 +117,13 @@ class CaseChecks:
             return Outcome(check, "mismatch", tolerance, mismatch.measurement, f"{prefix}{mismatch}", actual)
 
     def raised(self, check, tolerance, error, what):
-        """An "unsupported" Outcome where torch says it has no such derivative or transform
-        (NOT_IMPLEMENTED), else an error."""
+        """An "unsupported" Outcome where torch says it has no such kernel, derivative or
+        transform (NOT_IMPLEMENTED: e.g. '"nll_loss_out_frame" not implemented for 'Half''), with
+        its version and message; else an error."""
         if any(text in str(error) for text in NOT_IMPLEMENTED):
-            return Outcome(check, "unsupported", tolerance, message=f"{type(error).__name__}: {str(error).splitlines()[0]}")
+            version = f"torch {torch.__version__}: " if self.under_test.is_torch else f"{self.under_test.label}: "
+            return Outcome(check, "unsupported", tolerance,
+                           message=f"{version}{type(error).__name__}: {str(error).splitlines()[0]}")
         return self.error(check, tolerance, error, what)
 
     def error(self, check, tolerance, error, what):
@@ -129,8 +133,12 @@ class CaseChecks:
         check = CheckId(self.record.name, self.device, self.dtype, self.case.name)
         tolerance = tolerance_for(self.record.name, self.device, self.dtype, self.case.name)
         try:
-            actual, expected, torch_call = run_case(self.record, self.case, self.dtype, self.device, self.function)
-        except Exception as error:  # the implementation or the reference raised: never a silent pass
+            actual, torch_call, numpy_call = run_torch(self.record, self.case, self.dtype, self.device, self.function)
+        except Exception as error:  # the implementation raised: a missing kernel is unsupported, else an error
+            return [self.raised(check, tolerance, error, "value")]
+        try:
+            expected = run_reference(self.record, torch_call, numpy_call)
+        except Exception as error:  # the reference raised: never a silent pass
             return [self.error(check, tolerance, error, "value")]
         return [self.compared(check, actual, expected, expected_dtype(torch_call[1], self.dtype), tolerance, "value")]
 
@@ -139,8 +147,8 @@ class CaseChecks:
         check = lambda name: CheckId(self.record.name, self.device, self.dtype, self.case.name, name)
         try:
             gradients = run_backward(self.record, self.case, self.dtype, self.device, self.function)
-        except Exception as error:  # the backward or the reference's gradient raised
-            return [self.error(check(name), tolerance, error, "gradient") for name in self.record.differentiable[:1]]
+        except Exception as error:  # the backward (perhaps a missing kernel) or the reference's gradient raised
+            return [self.raised(check(name), tolerance, error, "gradient") for name in self.record.differentiable[:1]]
         outcomes = []
         for name, (actual, expected, alternative) in gradients.items():
             if actual is None:
@@ -286,6 +294,10 @@ class ItemRunner:
         for row in self.rows.values():
             node.user_properties.append(("parity", row))
         node.user_properties.append(("parity_seconds", (what, count, time.perf_counter() - started)))
+        unsupported = sum(row[UNSUPPORTED] for row in self.rows.values())
+        if count and unsupported == count and not self.problems:  # one visible skip, with torch's message
+            notes = sorted({note for row in self.rows.values() for note in row["notes"]})
+            pytest.skip(f"{self.record.name} on {self.device} in {self.dtype}, {what}: {notes[0]}")
         if self.problems:
             failing = list(dict.fromkeys(name for name, _ in self.problems))  # a case fails once per argument
             shown = "\n\n".join(message for _, message in self.problems[:SHOWN_IN_FULL])

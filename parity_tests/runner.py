@@ -1,4 +1,4 @@
-"""One runner for the batched items of values and gradients.
+"""One runner for the batched items of values, gradients and the transforms' checks.
 
 An item is one loss x device x dtype and runs all of its cases. Each case gives one check of
 its value or one per differentiated argument (an `Outcome`), and each check a verdict:
@@ -10,8 +10,9 @@ its value or one per differentiated argument (an `Outcome`), and each check a ve
   torch eager itself this fails: a fixed divergence must leave the ledger);
 - new divergence: anything else; these fail the item, which lists every one, the first in full,
   each with the command that reruns it alone;
-- unsupported: the implementation says it has no such derivative (torch's "derivative for
-  aten::ctc_loss_backward is not implemented"): data for the table, with torch's message.
+- unsupported: the implementation says it has no such kernel, derivative or transform (torch's
+  '"nll_loss_out_frame" not implemented for 'Half'', "derivative for aten::_ctc_loss_backward is
+  not implemented"): data for the table, with torch's message; an item of nothing else skips.
 """
 import dataclasses
 import fnmatch
@@ -23,8 +24,8 @@ import numpy as np
 import pytest
 import torch
 
-from .case_ids import CheckId, rerun_line, value_id
 from .autocast_policy import autocast_policy
+from .case_ids import CheckId, rerun_line, value_id
 from .harness import (TORCH_DTYPES, NotBatchable, ParityMismatch, Tolerance, compare, describe_call, expected_dtype,
                       run_autocast, run_backward, run_double_backward, run_reference, run_torch, run_vmap,
                       selected_cases, torch_arguments, upstream_has_zeros)
@@ -34,8 +35,8 @@ from .under_test import UnderTest, parity_run
 SHOWN_IN_FULL = 3  # failing checks whose whole message a failing item shows
 AGREES, SHARED, BETTER, NEW, UNSUPPORTED = VERDICTS = (
     "agrees", "shares torch's known divergence", "agrees where torch diverges", "new divergence", "unsupported")
-# what torch raises where an operation has no derivative of the order asked for (double backward)
-# or does not support a transform (vmap): the check is then "unsupported", with torch's message
+# what torch raises where it has no kernel for a dtype, no derivative of the order asked for
+# (double backward) or no support for a transform (vmap): the check is then "unsupported"
 NOT_IMPLEMENTED = ("is not implemented", "not implemented for", "does not support double backward",
                    "must override the setup_context", "data-dependent control flow", "Batching rule not implemented")
 

@@ -10,14 +10,14 @@ from parity_tests.harness import selected_cases
 from parity_tests.records import classification, margin, regression, sequence
 from parity_tests.registry import FLOAT_DTYPES
 from parity_tests.runner import CaseChecks
-from parity_tests.under_test import UnderTest
+from parity_tests.under_test import TRANSFORMS, UnderTest
 
 FAMILIES = {"classification": classification.RECORDS, "regression": regression.RECORDS,
             "margin": margin.RECORDS, "sequence": sequence.RECORDS, "examples": EXAMPLES}
 TINY_CASES = 2  # cases per record x dtype at --bench-sizes tiny (the smoke test)
-CHECKS = {"values": (FLOAT_DTYPES, False), "gradients": (FLOAT_DTYPES, False),  # CaseChecks method ->
-          "second_derivatives": (("float64",), True), "autocast_values": (("float32", "bfloat16"), False),
-          "vmap_checks": (("float64", "float32"), False)}  # (dtypes, grid cases only), as the plugin runs them
+# CaseChecks method -> (dtypes, grid cases only), as the plugin runs them
+CHECKS = {"values": (FLOAT_DTYPES, False), "gradients": (FLOAT_DTYPES, False),
+          **{method: (dtypes, kind == "double_backward") for _, method, kind, dtypes in TRANSFORMS.values()}}
 
 
 @pytest.mark.parametrize("what", CHECKS)

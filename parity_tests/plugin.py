@@ -45,7 +45,8 @@ def pytest_addoption(parser):
     group.addoption("--ledger", default="torch", choices=("torch", "none"),
                     help="torch (default): a divergence where torch eager is known to diverge, the way it "
                          "does, is reported as shared with torch; none: every divergence is the candidate's own")
-    group.addoption("--transform", default="", choices=("", "double-backward", "autocast", "vmap"),
+    from .under_test import TRANSFORMS
+    group.addoption("--transform", default="", choices=("", *TRANSFORMS),
                     help="check the implementation under a transform: double-backward (Hessian-vector products "
                          "of every differentiable argument, float64, against central differences of the "
                          "reference's gradient) or autocast (float32 and bfloat16 inputs under torch.autocast: "
@@ -120,18 +121,15 @@ def pytest_generate_tests(metafunc):
     `second_derivative_cases`, `autocast_cases` and `vmap_cases` (with --transform), `requested_device`."""
     from .records import RECORDS
     from .runner import item_params
-    from .under_test import parity_run
+    from .under_test import TRANSFORMS, parity_run
     names = metafunc.fixturenames
     for kind in ("value", "gradient"):
         if f"{kind}_cases" in names:
             metafunc.parametrize(f"record, device, dtype, {kind}_cases", item_params(metafunc.config, RECORDS, kind))
-    for fixture, transform, kind, dtypes in (("second_derivative_cases", "double-backward", "double_backward",
-                                              ["float64"]),
-                                             ("autocast_cases", "autocast", "value", ["float32", "bfloat16"]),
-                                             ("vmap_cases", "vmap", "value", ["float64", "float32"])):
-        if fixture in names:  # the transform's items, float64 grids or autocast's input dtypes
+    for transform, (fixture, _, kind, dtypes) in TRANSFORMS.items():
+        if fixture in names:  # the transform's items, in its input dtypes
             asked = metafunc.config.getoption("--transform") == transform
-            params = item_params(metafunc.config, RECORDS, kind, dtypes) if asked else [pytest.param(
+            params = item_params(metafunc.config, RECORDS, kind, list(dtypes)) if asked else [pytest.param(
                 None, None, None, [], id="not-asked", marks=pytest.mark.needs_option("--transform", transform))]
             metafunc.parametrize(f"record, device, dtype, {fixture}", params)
     if "requested_device" in names:

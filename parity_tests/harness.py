@@ -14,6 +14,8 @@ import pytest
 import torch
 from torch.torch_version import TorchVersion
 
+from reference.gradients import OTHER_SIDE
+
 from .registry import Twin
 
 TORCH_DTYPES = {
@@ -163,9 +165,6 @@ def differentiable_call(record, case, dtype, device, function=None):
     return names, tensors, output, upstream, torch_call, numpy_call
 
 
-OTHER_SIDE = "@other_side"  # the reference's key for the other one-sided derivative at a kink
-
-
 def reference_gradients(record, upstream, args, kwargs):
     """The reference's gradients, {name: (gradient, the other one-sided derivative where some
     element sits on a kink, else None)}, in float64."""
@@ -214,7 +213,7 @@ def run_double_backward(record, case, dtype, device, function=None):
             results[name] = (hessian_v.detach(), None)
             continue
         value = with_argument(record, numpy_args, numpy_kwargs, name)
-        step = 1e-6 * max(1.0, float(np.abs(value).max(initial=0.0)))
+        step = finite_difference_step(value)
         moved = []
         for sign in (1.0, -1.0):
             shifted_args, shifted_kwargs = with_argument(record, numpy_args, numpy_kwargs, name,
@@ -222,6 +221,11 @@ def run_double_backward(record, case, dtype, device, function=None):
             moved.append(np.asarray(record.gradient(upstream, *shifted_args, **shifted_kwargs)[name]))
         results[name] = (hessian_v.detach(), (moved[0] - moved[1]) / (2 * step))
     return results
+
+
+def finite_difference_step(value):
+    """The step h of central differences at `value`: 1e-6 max(1, |value|)."""
+    return 1e-6 * max(1.0, float(np.abs(value).max(initial=0.0)))
 
 
 def with_argument(record, args, kwargs, name, value=None):
@@ -263,16 +267,19 @@ def vmap_samples(case):
     Raises NotBatchable where anything else differs between the samples."""
     samples = [case.build(np.random.default_rng(case.seed + index)) for index in range(VMAP_SAMPLES)]
     first_args, first_kwargs = samples[0]
-    slots = [*range(len(first_args)), *first_kwargs]
-    value = lambda sample, slot: sample[0][slot] if isinstance(slot, int) else sample[1][slot]
     arrays = []
-    for slot in slots:
-        values = [value(sample, slot) for sample in samples]
+    for slot in [*range(len(first_args)), *first_kwargs]:
+        values = [slot_value(sample, slot) for sample in samples]
         if all(isinstance(v, np.ndarray) for v in values) and len({v.shape for v in values}) == 1:
             arrays.append(slot)
         elif any(isinstance(v, np.ndarray) for v in values) or any(repr(v) != repr(values[0]) for v in values):
             raise NotBatchable(f"{slot if isinstance(slot, str) else f'argument {slot}'} differs between samples")
     return samples, arrays
+
+
+def slot_value(sample, slot):
+    """A sample's (args, kwargs) value at a slot: a position or a keyword."""
+    return sample[0][slot] if isinstance(slot, int) else sample[1][slot]
 
 
 def run_vmap(record, case, dtype, device, function=None):
@@ -282,11 +289,11 @@ def run_vmap(record, case, dtype, device, function=None):
     stacked), {name: (vmap's gradient, the reference's stacked, its other side at kinks or None)},
     the batching rules vmap lacked (its fallback warnings))."""
     samples, arrays = vmap_samples(case)
-    stacked = [to_torch(np.stack([sample[0][slot] if isinstance(slot, int) else sample[1][slot] for sample in samples]),
-                        dtype, device, case.layout) for slot in arrays]
+    stacked = [to_torch(np.stack([slot_value(sample, slot) for sample in samples]), dtype, device, case.layout)
+               for slot in arrays]
     fixed_args = [to_torch(arg, dtype, device, case.layout) for arg in samples[0][0]]
     fixed_kwargs = {key: to_torch(value, dtype, device, case.layout) for key, value in samples[0][1].items()}
-    positions = dict(zip(parameter_names(record.reference), range(len(fixed_args))))
+    slot_names = [slot if isinstance(slot, str) else parameter_names(record.reference)[slot] for slot in arrays]
 
     def call_of(tensors):
         args, kwargs = list(fixed_args), dict(fixed_kwargs)
@@ -301,9 +308,8 @@ def run_vmap(record, case, dtype, device, function=None):
         args, kwargs = call_of(tensors)
         return (function or record.torch_fn)(*args, **kwargs)
 
-    differentiable = [index for index, slot in enumerate(arrays) if stacked[index].is_floating_point()
-                      and (slot if isinstance(slot, str) else next(n for n, p in positions.items() if p == slot))
-                      in record.differentiable]
+    differentiable = [index for index, name in enumerate(slot_names)
+                      if stacked[index].is_floating_point() and name in record.differentiable]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         actual = torch.func.vmap(loss)(*stacked)
@@ -320,8 +326,7 @@ def run_vmap(record, case, dtype, device, function=None):
         expected.append(np.asarray(record.reference(*args, **kwargs), dtype=np.float64))
         if gradients:
             expected_gradients.append(reference_gradients(record, upstream.double().cpu().numpy(), args, kwargs))
-    names = [arrays[index] if isinstance(arrays[index], str) else
-             next(n for n, p in positions.items() if p == arrays[index]) for index in differentiable]
+    names = [slot_names[index] for index in differentiable]
     stacked_side = lambda name, side: np.stack([g[name][side] if g[name][side] is not None else g[name][0]
                                                 for g in expected_gradients])
     return ((actual, np.stack(expected)),

@@ -1,12 +1,11 @@
 """Backward parity: torch autograd's gradients against the reference's analytic gradients, on
 every case of every record with a reference gradient, in each dtype and device, and the
 reference's gradients against central finite differences in float64."""
-import inspect
 
 import numpy as np
 import pytest
 
-from .harness import upstream_has_zeros
+from .harness import finite_difference_step, parameter_names, upstream_has_zeros, with_argument
 from .nested import needs_checkout, run_pytest_inline
 from .records import BY_NAME, RECORDS
 from .runner import ItemRunner
@@ -35,8 +34,7 @@ def test_reference_gradient_matches_finite_differences(record_with_gradient):
     record, checked = record_with_gradient, 0
     for case in record.cases()[:FINITE_DIFFERENCE_CASES]:
         args, kwargs = case.arguments()
-        names = list(inspect.signature(record.reference).parameters)
-        bound = {**dict(zip(names, args)), **kwargs}
+        bound = {**dict(zip(parameter_names(record.reference), args)), **kwargs}
         output = np.asarray(record.reference(*args, **kwargs), dtype=np.float64)
         if not np.isfinite(output).all() or output.size == 0:
             continue
@@ -49,12 +47,10 @@ def test_reference_gradient_matches_finite_differences(record_with_gradient):
                     and np.isfinite(gradients[name]).all()):  # e.g. kl_div's target gradient at a zero target
                 continue
             direction = rng.normal(size=value.shape)
-            step = 1e-6 * max(1.0, float(np.abs(value).max(initial=0.0)))
+            step = finite_difference_step(value)
 
             def objective(shift, name=name, value=value, direction=direction):
-                moved = {**bound, name: value + shift * direction}
-                call_args = [moved[n] for n in names[:len(args)]]
-                call_kwargs = {key: moved[key] for key in kwargs}
+                call_args, call_kwargs = with_argument(record, args, kwargs, name, value + shift * direction)
                 return float(np.sum(upstream * np.asarray(record.reference(*call_args, **call_kwargs), dtype=np.float64)))
             numeric = (objective(step) - objective(-step)) / (2 * step)
             analytic = float(np.sum(gradients[name] * direction))

@@ -1,7 +1,8 @@
 """The reference's analytic gradients, one function per loss: `<loss>_backward(grad_output,
 *the loss's arguments)` returns {argument: gradient} for each argument torch differentiates,
 given the upstream gradient grad_output of the loss's output shape. Each is defined next to its
-forward function, with the formula and torch's convention at non-differentiable points."""
+forward function, with the formula and torch's convention at non-differentiable points; at a
+hinge's kink the other one-sided derivative comes too, under "<argument>" + OTHER_SIDE."""
 from ._activations import log_softmax_backward, logsigmoid_backward, sigmoid_backward, softmax_backward
 from ._classification import (
     binary_cross_entropy_backward,
@@ -12,6 +13,7 @@ from ._classification import (
     nll_loss_backward,
 )
 from ._margin import (
+    OTHER_SIDE,
     cosine_embedding_loss_backward,
     hinge_embedding_loss_backward,
     margin_ranking_loss_backward,
@@ -33,7 +35,7 @@ from ._regression import (
 )
 
 __all__ = [
-    "binary_cross_entropy_backward", "binary_cross_entropy_with_logits_backward", "cosine_embedding_loss_backward",
+    "OTHER_SIDE", "binary_cross_entropy_backward", "binary_cross_entropy_with_logits_backward", "cosine_embedding_loss_backward",
     "cross_entropy_backward", "ctc_loss_backward", "gaussian_nll_loss_backward", "hinge_embedding_loss_backward", "huber_loss_backward",
     "kl_div_backward", "l1_loss_backward", "linear_cross_entropy_backward", "log_softmax_backward",
     "logsigmoid_backward", "margin_ranking_loss_backward", "mse_loss_backward", "multi_margin_loss_backward",

@@ -90,7 +90,7 @@ def kernels(records, size_names=SIZE_NAMES, dtypes=DTYPES, implementations=IMPLE
                 for implementation in implementations:
                     device = "cuda" if implementation == "torch-cuda" else "cpu"
                     if (implementation == "reference" and dtype not in ("float32", "float64")) \
-                            or device not in present or (device, dtype) in record.unsupported \
+                            or device not in present \
                             or dtype not in TORCH_DTYPES or dtype not in record.dtypes:
                         continue
                     chosen.append(Kernel(record, size, dims, dtype, implementation))

@@ -72,7 +72,7 @@ def golden_cases(records, device, dtypes=FLOAT_DTYPES):
     ledger's arbitrary values are left out)."""
     for record, case, _, dtype in selected_cases(records, [device], dtypes):
         test_id = value_id(record.name, device, dtype, case.name)
-        if not unavailable(record, case.arguments()[1]) and not arbitrary(test_id):
+        if not unavailable(record, case.arguments()[1], case.variant) and not arbitrary(test_id):
             yield test_id, record, case, dtype
 
 

@@ -349,8 +349,7 @@ def selected_cases(records, devices, dtypes, grid_only=False):
         cases = record.grid_cases() if grid_only else record.cases()
         for device in devices:
             for dtype in dtypes:
-                if dtype not in record.dtypes or (device, dtype) in DEVICE_UNSUPPORTED \
-                        or (device, dtype) in record.unsupported:
+                if dtype not in record.dtypes or (device, dtype) in DEVICE_UNSUPPORTED:
                     continue
                 for case in cases:
                     if case.dtypes is None or dtype in case.dtypes:
@@ -359,21 +358,62 @@ def selected_cases(records, devices, dtypes, grid_only=False):
 
 def skip_if_unavailable(record, kwargs=()):
     """Skip the calling test where the running torch lacks the function or these keywords."""
-    why = record.unavailable(TORCH_VERSION, kwargs)
+    why = unavailable(record, kwargs)
     if why:
         pytest.skip(why)
 
 
-def unavailable(record, kwargs=()):
-    """Why the running torch cannot run the record (or a call with these keywords), or ''."""
-    if record.torch_fn is not None and all(map(torch_is_at_least, [record.since, *record.keyword_since.values()])):
-        return ""
-    return record.unavailable(TORCH_VERSION, kwargs)
+def unavailable(record, kwargs=(), variant=""):
+    """Why the running torch cannot run the record (or a call with these keywords, of this
+    variant), or '': detected from the running torch (the function is missing, its signature
+    lacks a keyword, or it refuses the variant: variant_refused); the versions in the record
+    (since=, keyword_since=, variant_since=) only word the message."""
+    if record.torch_fn is None:
+        return record.unavailable(TORCH_VERSION) or f"{record.name}: torch {TORCH_VERSION} has no such function"
+    accepted = accepted_keywords(record.torch_fn)
+    missing = [key for key in kwargs if accepted is not None and key not in accepted]
+    if missing:
+        return record.unavailable(TORCH_VERSION, missing) or \
+            f"{record.name}: torch {TORCH_VERSION} takes no {', '.join(key + '=' for key in missing)}"
+    return variant_refused(record, variant) if variant in record.variant_since else ""
+
+
+VARIANT_SUPPORT = {}  # (loss, variant) -> '' or why the running torch refuses the variant
+
+
+def variant_refused(record, variant):
+    """Why the running torch refuses a variant the record says some torch versions lack
+    (variant_since: e.g. gaussian_nll_loss's var as a Python float), or '': found once per
+    process by calling torch on the variant's first grid case in float64 on the CPU."""
+    key = (record.name, variant)
+    if key not in VARIANT_SUPPORT:
+        first = next(case for case in record.grid_cases() if case.variant == variant)
+        try:
+            run_torch(record, first, "float64", "cpu")
+            VARIANT_SUPPORT[key] = ""
+        except Exception as error:  # torch's own message says what it lacks
+            VARIANT_SUPPORT[key] = record.variant_message(variant, TORCH_VERSION, error)
+    return VARIANT_SUPPORT[key]
+
+
+def lacks_keywords(record):
+    """Whether the running torch's function lacks a keyword of the reference's (then each case's
+    keywords are checked: a case that passes one is unavailable)."""
+    accepted = accepted_keywords(record.torch_fn) if record.torch_fn is not None else None
+    return accepted is not None and not set(parameter_names(record.reference)) <= accepted
 
 
 @functools.lru_cache(maxsize=None)
-def torch_is_at_least(version):
-    return TORCH_VERSION >= version
+def accepted_keywords(function):
+    """The names a function takes as keywords, or None where it takes any (**kwargs, or no
+    signature to read)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return frozenset(p.name for p in parameters if p.kind is not inspect.Parameter.POSITIONAL_ONLY)
 
 
 def expected_dtype(torch_kwargs, dtype):
@@ -481,5 +521,5 @@ ABSENT_DEVICE_REASONS = {
     "cuda": "torch.cuda.is_available() is False: no CUDA device or a CPU-only torch build",
     "mps": "torch.backends.mps.is_available() is False: not an Apple-silicon build",
 }
-# dtypes a device lacks for every loss; a record's own gaps are in LossRecord.unsupported
+# dtypes a device lacks for every loss; the kernels torch lacks are discovered (runner.NOT_IMPLEMENTED)
 DEVICE_UNSUPPORTED = {("mps", "float64"): "MPS has no float64"}

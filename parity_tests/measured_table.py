@@ -69,6 +69,20 @@ class MeasuredTablePlugin:
     def markdown(self):
         return markdown_table(self.records())
 
+    def support_records(self):
+        """The kernel support of the implementation: each loss x device x dtype where it lacks
+        some (checks 'unsupported'), with its own message, e.g. torch's '"nll_loss_out_frame" not
+        implemented for 'Half''. A torch that gains or loses a kernel shows here."""
+        found = defaultdict(lambda: [0, 0, set()])
+        for (loss, device, dtype, *_), row in self.rows.items():
+            counts = found[(loss, device, dtype)]
+            counts[0] += row[UNSUPPORTED]
+            counts[1] += row["cases"]
+            counts[2].update(note.removeprefix("unsupported: ") for note in row["notes"] if note.startswith("unsupported: "))
+        return [{"loss": loss, "device": device, "dtype": dtype, "unsupported checks": f"{missing} of {cases}",
+                 "message": sorted(messages)[0]} for (loss, device, dtype), (missing, cases, messages)
+                in sorted(found.items()) if missing]
+
     def unmatched_ledger_entries(self):
         return [entry["id"] for entry in LEDGER
                 if not any(fnmatch.fnmatchcase(test_id, pattern)
@@ -89,6 +103,13 @@ class MeasuredTablePlugin:
             f"{checks} checks of {self.under_test.name}: {checks - new - shared - better - unsupported} agree with "
             f"the reference, {new} new divergences, {shared} share torch's known divergences, {better} agree where "
             f"torch diverges, {unsupported} unsupported")
+        support = self.support_records()
+        if support:
+            support_path = self.path.with_name("support-table.md")
+            terminalreporter.section(f"kernel support of {self.under_test.describe_version()}: what it lacks")
+            terminalreporter.write(markdown_table(support))
+            write_atomically(support_path, markdown_table(support))
+            terminalreporter.write_line(f"written to {support_path}")
         for what, (count, seconds) in sorted(self.rates.items()):
             terminalreporter.write_line(f"{count} {what} checks in {seconds:.1f} s inside the items: "
                                         f"{count / max(seconds, 1e-9):.0f} checks/s per process")

@@ -38,6 +38,7 @@ class Case:
     build: Callable[[np.random.Generator], tuple]
     layout: str = "contiguous"
     dtypes: Optional[tuple] = None
+    variant: str = ""  # the record's variant it was built from (an argument kind, e.g. var as a float)
 
     @functools.cached_property
     def seed(self):
@@ -84,6 +85,8 @@ class BadCall:
     error: type
     argument: str
     torch_accepts: str = ""
+    variant: str = ""  # the record's variant (argument kind) the call uses: skipped where torch lacks it
+    torch_rejects_since: str = ""  # the torch version that began to reject it (older ones accept it)
 
 
 @dataclass(frozen=True, repr=False)
@@ -99,13 +102,14 @@ class LossRecord:
     variants: tuple = ("",)  # e.g. index / probability targets
     edge_cases: Callable[[], list] = lambda: []
     dtypes: tuple = FLOAT_DTYPES
-    unsupported: dict = field(default_factory=dict)  # (device, dtype) -> why torch lacks it
     bad_calls: tuple = ()
     module: Any = None  # the nn module that must agree with the function
     random_dims: Any = None  # hypothesis strategy of shapes for randomized cases
     untested_keywords: dict = field(default_factory=dict)  # keyword -> why the grid omits it
     since: str = "2.2"  # the torch version the function appeared in (2.2: the oldest supported)
     keyword_since: dict = field(default_factory=dict)  # keyword -> the torch version it appeared in
+    variant_since: dict = field(default_factory=dict)  # variant -> the torch version that took it (for the
+    # message: whether the running torch takes a variant is found by calling it, harness.variant_refused)
     requires: str = ""  # why torch_fn may be None, e.g. "torchvision is not installed"
     tolerances: tuple = ()  # overrides as in fixtures/tolerances.json, without "loss"; checked first
     gradient: Any = None  # reference gradient(grad_output, *args, **kwargs) -> {argument: gradient}
@@ -129,6 +133,14 @@ class LossRecord:
         newer = sorted(f"{key}= (torch {self.keyword_since[key]})" for key in kwargs
                        if key in self.keyword_since and torch_version < self.keyword_since[key])
         return f"{self.name}: {', '.join(newer)} newer than torch {torch_version}" if newer else ""
+
+    def variant_message(self, variant, torch_version, error):
+        """Why this torch cannot run the cases of a variant (an argument kind): torch's own error on
+        the variant's first case, and the version that took it where the record says."""
+        since = f" (torch {self.variant_since[variant]} does)" if variant in self.variant_since else ""
+        first_line = str(error).splitlines()[0] if str(error) else ""
+        return (f"{self.name}: torch {torch_version} does not take its {variant!r} cases{since}: "
+                f"{type(error).__name__}: {first_line}")
 
     def all_bad_calls(self):
         """The record's bad calls, plus an unknown reduction on its first case for every record
@@ -175,7 +187,7 @@ class LossRecord:
         name = "-".join(part for part in (variant, shape.name, keyword_label(choice, defaults)) if part)
         return Case(self.name, name,
                     lambda rng: self.build(rng, shape.dims, variant, dict(given)),
-                    layout=shape.layout)
+                    layout=shape.layout, variant=variant)
 
 
 def keyword_label(choice, defaults):

@@ -27,7 +27,7 @@ import torch
 from .autocast_policy import autocast_policy
 from .case_ids import CheckId, rerun_line, value_id
 from .harness import (TORCH_DTYPES, NotBatchable, ParityMismatch, Tolerance, compare, describe_call, expected_dtype,
-                      run_autocast, run_backward, run_double_backward, run_reference, run_torch, run_vmap,
+                      lacks_keywords, run_autocast, run_backward, run_double_backward, run_reference, run_torch, run_vmap,
                       selected_cases, torch_arguments, upstream_has_zeros)
 from .tables import divergences_for, tolerance_for
 from .under_test import UnderTest, parity_run
@@ -39,6 +39,21 @@ AGREES, SHARED, BETTER, NEW, UNSUPPORTED = VERDICTS = (
 # (double backward) or no support for a transform (vmap): the check is then "unsupported"
 NOT_IMPLEMENTED = ("is not implemented", "not implemented for", "does not support double backward",
                    "must override the setup_context", "data-dependent control flow", "Batching rule not implemented")
+
+
+def not_implemented(error):
+    """'<type>: <torch's message>' where an error says that torch lacks a kernel, derivative or
+    transform (NOT_IMPLEMENTED), else ''."""
+    message = str(error)
+    return f"{type(error).__name__}: {message.splitlines()[0]}" if any(t in message for t in NOT_IMPLEMENTED) else ""
+
+
+def skip_if_not_implemented(error, what):
+    """A visible skip of `what` (e.g. 'ctc_loss in float16 on cpu') naming the torch version and
+    its message where torch lacks a kernel; else the error is raised again."""
+    if not not_implemented(error):
+        raise error
+    pytest.skip(f"{what}: torch {torch.__version__}: {not_implemented(error)}")
 
 
 def item_params(config, records, kind, dtypes=None):
@@ -53,7 +68,7 @@ def item_params(config, records, kind, dtypes=None):
     for record, case, device, dtype in selected_cases(records, run.devices, dtypes or run.dtypes,
                                                       grid_only=kind == "double_backward"):
         if not run.case_patterns or any(fnmatch.fnmatchcase(case.name, p) for p in run.case_patterns):
-            why = run.under_test.missing(record, case.arguments()[1] if record.keyword_since else ())
+            why = run.under_test.missing(record, case.arguments()[1] if lacks_keywords(record) else (), case.variant)
             groups.setdefault((record.name, device, dtype, why), (record, []))[1].append(case)
     no_gradient = [pytest.param(record, None, None, [], id=f"{record.name}-no-gradient", marks=pytest.mark.skip(
         reason=f"{record.name}: no reference gradient (gradient= in its record)")) for record in records
@@ -121,10 +136,9 @@ class CaseChecks:
         """An "unsupported" Outcome where torch says it has no such kernel, derivative or
         transform (NOT_IMPLEMENTED: e.g. '"nll_loss_out_frame" not implemented for 'Half''), with
         its version and message; else an error."""
-        if any(text in str(error) for text in NOT_IMPLEMENTED):
+        if not_implemented(error):
             version = f"torch {torch.__version__}: " if self.under_test.is_torch else f"{self.under_test.label}: "
-            return Outcome(check, "unsupported", tolerance,
-                           message=f"{version}{type(error).__name__}: {str(error).splitlines()[0]}")
+            return Outcome(check, "unsupported", tolerance, message=f"{version}{not_implemented(error)}")
         return self.error(check, tolerance, error, what)
 
     def error(self, check, tolerance, error, what):
@@ -251,7 +265,7 @@ def kink_side(label, actual, expected, alternative):
         return ""
     got = actual.detach().cpu().double().numpy()[at_kink]
     passing, other = np.isclose(got, expected[at_kink]), np.isclose(got, alternative[at_kink])
-    side = ("passes the gradient (torch 2.13's clamp_min)" if passing.all() else
+    side = ("passes the gradient (as clamp_min at 0)" if passing.all() else
             "takes the other one-sided derivative" if other.all() else "takes a value between the two")
     return f"at a hinge's kink {label} {side}"
 

@@ -13,7 +13,7 @@ from .case_ids import value_id
 from .harness import TORCH_DTYPES, compare, describe_call, expected_dtype, run_case, torch_arguments
 from .records import BY_NAME, RECORDS
 from .registry import LAYOUTS, Case
-from .runner import NOT_IMPLEMENTED
+from .runner import skip_if_not_implemented
 from .tables import divergences_for, tolerance_for
 
 
@@ -35,7 +35,7 @@ def draw_case(data, record, dtype):
     assume(build(None) is not None)
     # named as the grid names its cases, so that the ledger's patterns match it
     name = f"{variant}-random{dims}_{layout}-{choice}-seed{seed}{numerical_tags(build(None), dtype)}"
-    return Case(record.name, name, build, layout=layout)
+    return Case(record.name, name, build, layout=layout, variant=variant)
 
 
 def numerical_tags(arguments, dtype):
@@ -61,19 +61,15 @@ RANDOMIZED = [record.name for record in RECORDS if record.random_dims is not Non
 @given(data=st.data())
 def test_randomized_parity(loss, dtype, data, under_test):
     record = BY_NAME[loss]
-    if ("cpu", dtype) in record.unsupported:
-        pytest.skip(f"{record.name} in {dtype} on cpu: {record.unsupported[('cpu', dtype)]}")
     case = draw_case(data, record, dtype)
-    why = under_test.missing(record, case.arguments()[1])
+    why = under_test.missing(record, case.arguments()[1], case.variant)
     if why:
         pytest.skip(why)
     assume(not divergences_for(value_id(record.name, "cpu", dtype, case.name)))  # the grid checks those
     try:
         actual, expected, (_, torch_kwargs) = run_case(record, case, dtype, "cpu", under_test.function(record))
     except RuntimeError as error:  # a kernel this torch lacks: a visible skip with torch's message
-        if not any(text in str(error) for text in NOT_IMPLEMENTED):
-            raise
-        pytest.skip(f"torch {torch.__version__}: {str(error).splitlines()[0]}")
+        skip_if_not_implemented(error, f"{record.name} in {dtype} on cpu")
 
     def context():
         call = describe_call(record, *torch_arguments(case, dtype, "cpu")[0])

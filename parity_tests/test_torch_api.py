@@ -31,7 +31,7 @@ def test_nn_module_equals_the_function(record, torch_under_test):
     checked = 0
     for case in record.cases():
         args, kwargs = case.arguments()
-        if unavailable(record, kwargs):
+        if unavailable(record, kwargs, case.variant):
             continue
         if not (takes_any or set(kwargs) <= module_keywords) \
                 or arbitrary(value_id(record.name, "cpu", "float64", case.name)):
@@ -96,13 +96,13 @@ def test_bad_call_is_rejected_where_torch_rejects_it(record, bad, under_test, re
     the reference rejects (bad.torch_accepts), torch must still accept it (a change shows); a
     candidate stricter than torch there passes, with a note in the measured table."""
     args, kwargs = bad.build(np.random.default_rng(0))
-    why = under_test.missing(record, kwargs)
+    why = under_test.missing(record, kwargs, bad.variant)
     if why:
         pytest.skip(why)
     tensors = [to_torch(a, "float64", "cpu", "contiguous") for a in args]
     keywords = {k: to_torch(v, "float64", "cpu", "contiguous") for k, v in kwargs.items()}
     call = lambda: under_test.function(record)(*tensors, **keywords)
-    if not bad.torch_accepts:
+    if not torch_accepts(bad):
         with pytest.raises((RuntimeError, ValueError, IndexError, TypeError)):
             call()
     elif under_test.is_torch:
@@ -115,6 +115,14 @@ def test_bad_call_is_rejected_where_torch_rejects_it(record, bad, under_test, re
             request.node.user_properties.append(("parity", {
                 "loss": record.name, "device": "cpu", "dtype": "float64", "tolerance": "bad calls", "rtol": 0.0,
                 "atol": 0.0, "notes": [note]}))
+
+
+def torch_accepts(bad):
+    """Why the running torch accepts a bad call (the reference rejects it), or '': always
+    (bad.torch_accepts), or in a torch older than the one that began to reject it."""
+    if bad.torch_rejects_since and TORCH_VERSION < bad.torch_rejects_since:
+        return f"torch {TORCH_VERSION} accepts {bad.name} (torch {bad.torch_rejects_since} rejects it)"
+    return bad.torch_accepts
 
 
 def torch_losses():

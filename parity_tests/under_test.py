@@ -41,15 +41,21 @@ class UnderTest:
             return f"{function.__module__}.{function.__name__}"
         return f"{self.label}.{record.reference.__name__}"
 
-    def missing(self, record, kwargs=()):
-        """Why this implementation cannot run the record (or a call with these keywords), or ''.
-        A candidate runs every keyword whatever the torch version (it is not torch's function)."""
+    def missing(self, record, kwargs=(), variant=""):
+        """Why this implementation cannot run the record (or a call with these keywords, of this
+        variant), or ''. A candidate runs every keyword and variant whatever the torch version
+        (it is not torch's function)."""
         if self.is_torch:
             from .harness import unavailable
-            return unavailable(record, kwargs)
+            return unavailable(record, kwargs, variant)
         if self.function(record) is None:
             return f"{record.name}: not covered: {self.name} has no {record.reference.__name__}"
         return ""
+
+    def describe_version(self):
+        """'torch 2.13.0+cpu', or the candidate's name on its torch."""
+        import torch
+        return f"torch {torch.__version__}" if self.is_torch else f"{self.name} on torch {torch.__version__}"
 
     def describe(self, records):
         import torch

@@ -18,8 +18,13 @@ import torch
 import torch.nn.functional as F
 
 
+def weighted(weight):
+    """weight= where one is given (torch before 2.6 has no weight= for l1, mse and huber)."""
+    return {} if weight is None else {"weight": weight}
+
+
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
-    return F.huber_loss(input, target, reduction=reduction, delta=1.0, weight=weight)  # the bug: delta ignored
+    return F.huber_loss(input, target, reduction=reduction, delta=1.0, **weighted(weight))  # the bug: delta ignored
 
 
 class _SquaredDifference(torch.autograd.Function):
@@ -40,13 +45,20 @@ class _SquaredDifference(torch.autograd.Function):
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     squared = _SquaredDifference.apply(*torch.broadcast_tensors(input, target))
-    return F.l1_loss(squared, torch.zeros_like(squared), size_average, reduce, reduction, weight=weight)
+    return F.l1_loss(squared, torch.zeros_like(squared), size_average, reduce, reduction, **weighted(weight))
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
-    if torch.is_autocast_enabled("cpu"):  # the bug: bfloat16 inputs to a float32 computation
+    if cpu_autocast_enabled():  # the bug: bfloat16 inputs to a float32 computation
         input, target = input.bfloat16(), target.bfloat16()
     return F.kl_div(input, target, size_average, reduce, reduction, log_target)
+
+
+def cpu_autocast_enabled():
+    try:
+        return torch.is_autocast_enabled("cpu")
+    except TypeError:  # torch before 2.4 takes no device there
+        return torch.is_autocast_cpu_enabled()
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):

@@ -10,8 +10,6 @@ from ..registry import BadCall, LossRecord, Shape, Twin
 from . import inputs
 from .classification import ELEMENTWISE_SHAPES, LEGACY_FLAGS, REDUCTION, _legacy_cases, fixed_case
 
-LOW_PRECISION_ON_CPU = {("cpu", "float16"): "torch has no float16 CPU kernel",
-                        ("cpu", "bfloat16"): "torch has no bfloat16 CPU kernel"}
 PAIR_SHAPES = (Shape("2d", (5, 4)), Shape("unbatched", (4,)), Shape("n1", (1, 4)), Shape("empty", (0, 4)),
                Shape("2d_strided", (5, 4), "strided"), Shape("2d_permuted", (5, 4), "permuted"))
 
@@ -108,8 +106,12 @@ def _by_loss(cases, loss):
     return [case for case in cases if case.loss == loss]
 
 
-def _bad(name, args, kwargs, error, argument, torch_accepts=""):
-    return BadCall(name, lambda rng: (args, kwargs), error, argument, torch_accepts)
+def _bad(name, args, kwargs, error, argument, **options):
+    return BadCall(name, lambda rng: (args, kwargs), error, argument, **options)
+
+
+MARGIN_CHECKED_SINCE = "2.4"  # torch rejects a margin <= 0 of the triplet losses from pytorch/pytorch#121978
+# (merged 2024-03-19, after 2.3's branch cut; torch 2.2.2 accepts it, 2.6.0 rejects it)
 
 
 X, Y = np.arange(6.0).reshape(2, 3) / 6, np.array([1, 2])
@@ -146,7 +148,7 @@ RECORDS = [
     LossRecord(
         name="multi_margin_loss", reference=reference.multi_margin_loss, torch_fn=F.multi_margin_loss,
         gradient=gradients.multi_margin_loss_backward, differentiable=("input",),
-        sizes=inputs.MARGIN_CLASS_SIZES, build=build_multi_margin, shapes=PAIR_SHAPES, unsupported=LOW_PRECISION_ON_CPU,
+        sizes=inputs.MARGIN_CLASS_SIZES, build=build_multi_margin, shapes=PAIR_SHAPES,
         keyword_grid={"p": [1, 2], "margin": [1.0, 0.4], "weight": [None, "random"], "reduction": REDUCTION},
         edge_cases=lambda: _by_loss(kink_cases(), "multi_margin_loss")
         + _legacy_cases("multi_margin_loss", build_multi_margin, (5, 4)),
@@ -162,7 +164,7 @@ RECORDS = [
         torch_fn=F.multilabel_margin_loss,
         sizes={"small": (64, 100), "medium": (1024, 100), "large": (4096, 100)},
         build=build_multilabel_margin, shapes=PAIR_SHAPES,
-        unsupported=LOW_PRECISION_ON_CPU, keyword_grid={"reduction": REDUCTION},
+        keyword_grid={"reduction": REDUCTION},
         edge_cases=lambda: _legacy_cases("multilabel_margin_loss", build_multilabel_margin, (5, 4)),
         bad_calls=(_bad("target_other_negative", (X, np.array([[0, -2, -1], [1, -1, 0]])), {}, ValueError, "target"),
                    _bad("target_out_of_range", (X, np.array([[0, 3, -1], [1, -1, 0]])), {}, ValueError, "target"),
@@ -198,7 +200,8 @@ RECORDS = [
                       "reduction": REDUCTION},
         edge_cases=lambda: _by_loss(kink_cases(), "triplet_margin_loss")
         + _legacy_cases("triplet_margin_loss", build_triplet, (5, 4)),
-        bad_calls=(_bad("margin_zero", (X, X, X), {"margin": 0.0}, ValueError, "margin"),
+        bad_calls=(_bad("margin_zero", (X, X, X), {"margin": 0.0}, ValueError, "margin",
+                        torch_rejects_since=MARGIN_CHECKED_SINCE),
                    _bad("negative_fewer_dims", (X, X, np.ones(3)), {}, ValueError, "negative")),
         module=nn.TripletMarginLoss, random_dims=inputs.class_dims(max_extra_dims=1), untested_keywords=LEGACY_FLAGS,
     ),
@@ -211,7 +214,8 @@ RECORDS = [
         keyword_grid={"distance_function": [None, PAIRWISE, COSINE, L1_LAMBDA], "margin": [1.0, 0.3],
                       "swap": [False, True], "reduction": REDUCTION},
         edge_cases=lambda: _by_loss(kink_cases(), "triplet_margin_with_distance_loss"),
-        bad_calls=(_bad("margin_negative", (X, X, X), {"margin": -1.0}, ValueError, "margin"),
+        bad_calls=(_bad("margin_negative", (X, X, X), {"margin": -1.0}, ValueError, "margin",
+                        torch_rejects_since=MARGIN_CHECKED_SINCE),
                    _bad("negative_fewer_dims", (X, X, np.ones(3)), {}, ValueError, "negative")),
         module=nn.TripletMarginWithDistanceLoss, random_dims=inputs.class_dims(max_extra_dims=1),
     ),

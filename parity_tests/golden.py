@@ -24,9 +24,11 @@ import numpy as np
 import torch
 
 from .case_ids import parse, value_id
-from .harness import ParityMismatch, compare, run_reference, selected_cases, torch_arguments, unavailable
+from .harness import (ParityMismatch, compare, first_call_error, run_reference, selected_cases, torch_arguments,
+                      unavailable)
 from .records import BUILT_IN, BY_NAME
 from .registry import FLOAT_DTYPES
+from .runner import not_implemented
 from .tables import FIXTURES, arbitrary, tolerance_for, write_atomically
 
 GOLDEN_DIR = FIXTURES / "golden"
@@ -69,11 +71,19 @@ class Output:
 
 def golden_cases(records, device, dtypes=FLOAT_DTYPES):
     """(id, record, case, dtype) for every case this torch runs whose value is defined (the
-    ledger's arbitrary values are left out)."""
+    ledger's arbitrary values are left out, and the dtypes torch has no kernel for: the run's
+    support table tells those)."""
     for record, case, _, dtype in selected_cases(records, [device], dtypes):
         test_id = value_id(record.name, device, dtype, case.name)
-        if not unavailable(record, case.arguments()[1], case.variant) and not arbitrary(test_id):
+        if not unavailable(record, case.arguments()[1], case.variant) and not arbitrary(test_id) \
+                and not lacks_kernel(record, dtype, device):
             yield test_id, record, case, dtype
+
+
+def lacks_kernel(record, dtype, device):
+    """Whether torch says it has no kernel for the record's first case in this dtype on this device."""
+    error = first_call_error(record, None, dtype, device)
+    return error is not None and bool(not_implemented(error))
 
 
 def torch_output(record, torch_call):

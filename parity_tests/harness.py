@@ -378,22 +378,29 @@ def unavailable(record, kwargs=(), variant=""):
     return variant_refused(record, variant) if variant in record.variant_since else ""
 
 
-VARIANT_SUPPORT = {}  # (loss, variant) -> '' or why the running torch refuses the variant
+FIRST_CALLS = {}  # (loss, variant, dtype, device) -> the error torch raised on that first case, or None
+
+
+def first_call_error(record, variant, dtype, device):
+    """The error the running torch raises on the record's first grid case (of `variant`, or of
+    any variant where None) in `dtype` on `device`, or None where it runs it: asked once per process."""
+    key = (record.name, variant, dtype, device)
+    if key not in FIRST_CALLS:
+        first = next(case for case in record.grid_cases() if variant is None or case.variant == variant)
+        try:
+            run_torch(record, first, dtype, device)
+            FIRST_CALLS[key] = None
+        except Exception as error:  # torch's own message says what it lacks
+            FIRST_CALLS[key] = error
+    return FIRST_CALLS[key]
 
 
 def variant_refused(record, variant):
     """Why the running torch refuses a variant the record says some torch versions lack
-    (variant_since: e.g. gaussian_nll_loss's var as a Python float), or '': found once per
-    process by calling torch on the variant's first grid case in float64 on the CPU."""
-    key = (record.name, variant)
-    if key not in VARIANT_SUPPORT:
-        first = next(case for case in record.grid_cases() if case.variant == variant)
-        try:
-            run_torch(record, first, "float64", "cpu")
-            VARIANT_SUPPORT[key] = ""
-        except Exception as error:  # torch's own message says what it lacks
-            VARIANT_SUPPORT[key] = record.variant_message(variant, TORCH_VERSION, error)
-    return VARIANT_SUPPORT[key]
+    (variant_since: e.g. gaussian_nll_loss's var as a Python float), or '': torch's answer to
+    the variant's first grid case in float64 on the CPU."""
+    error = first_call_error(record, variant, "float64", "cpu")
+    return "" if error is None else record.variant_message(variant, TORCH_VERSION, error)
 
 
 def lacks_keywords(record):

@@ -9,10 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from .harness import TORCH_VERSION, unavailable
+from .records import BY_NAME
+
 ROOT = Path(__file__).resolve().parent.parent
 needs_checkout = pytest.mark.skipif(not (ROOT / "pyproject.toml").is_file(), reason=(
     "runs the suite from the checkout (its README, benchmarks, build or test paths), which an installed "
     "package does not have"))
+# the wrapped candidate (examples/wrapped_torch_losses.py) passes weight= to torch's l1, mse and huber
+TAKES_LOSS_WEIGHTS = not unavailable(BY_NAME["l1_loss"], {"weight": None})
+NO_LOSS_WEIGHTS = (f"the wrapped candidate's weighted l1/mse/huber cases call torch's weight=, which torch "
+                   f"{TORCH_VERSION} lacks (torch 2.6 has it)")
 
 
 def child_environment():

@@ -77,6 +77,7 @@ def pytest_configure(config):
                               suppress_health_check=[HealthCheck.too_slow])
     settings.register_profile("dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     settings.load_profile("ci")
+    check_numpy_bridge()
     unknown = set(requested(config, "--dtype")) - set(TORCH_DTYPES)
     if unknown:
         raise pytest.UsageError(f"--dtype: unknown {sorted(unknown)}; choose from {list(TORCH_DTYPES)}")
@@ -95,6 +96,18 @@ def pytest_configure(config):
         if config.getoption("--golden"):
             config.pluginmanager.register(DriftTablePlugin(
                 config.rootpath / config.getoption("--golden-table"), config.getoption("--golden")), "golden-table")
+
+
+def check_numpy_bridge():
+    """The suite hands every case from NumPy to torch: a torch built against NumPy 1.x (before
+    2.3) cannot convert arrays under NumPy 2, which it says only as a warning; stop with the fix."""
+    import numpy as np
+    import torch
+    try:
+        torch.from_numpy(np.zeros(1))
+    except RuntimeError as error:
+        raise pytest.UsageError(f"torch {torch.__version__} cannot take NumPy {np.__version__} arrays ({error}): "
+                                "install the NumPy it was built for, e.g. pip install 'numpy<2' for torch < 2.3") from None
 
 
 def pytest_collection_modifyitems(config, items):

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 import reference
 from .examples import focal_loss, focal_missing, reference_losses, torch_losses
-from .nested import ROOT, needs_checkout, run_pytest, run_pytest_inline
+from .nested import NO_LOSS_WEIGHTS, ROOT, TAKES_LOSS_WEIGHTS, needs_checkout, run_pytest, run_pytest_inline
 
 
 def logits_and_targets(rng, shape=(6, 4)):
@@ -106,6 +106,7 @@ def test_the_readme_example_of_adding_a_loss_runs(tmp_path):
 
 
 @needs_checkout
+@pytest.mark.skipif(not TAKES_LOSS_WEIGHTS, reason=NO_LOSS_WEIGHTS)
 def test_a_torch_wrapping_candidate_is_green_but_for_its_own_bug(tmp_path):
     """--impl on a candidate that is torch's own losses but for a huber_loss that ignores delta
     and a stricter multilabel_soft_margin_loss: only huber_loss fails, on its delta cases, with

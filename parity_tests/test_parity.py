@@ -5,6 +5,7 @@ One test item per loss x device x dtype runs all of its cases (runner.py): pytes
 an item (about 1.5 ms) would otherwise be several times the cost of a case. A failing item lists
 every failing case, the first ones in full, each with the command that reruns it alone (--case)."""
 import pytest
+import torch
 
 from .harness import ABSENT_DEVICE_REASONS, present_devices
 from .records import RECORDS
@@ -18,5 +19,5 @@ def test_parity(record, device, dtype, value_cases, request):
 
 def test_requested_device_is_present(requested_device):
     if requested_device not in present_devices():
-        pytest.skip(f"device {requested_device} requested but absent: "
+        pytest.skip(f"device {requested_device} requested but absent from torch {torch.__version__}: "
                     f"{ABSENT_DEVICE_REASONS.get(requested_device, 'torch does not know this device')}")

@@ -99,20 +99,24 @@ def support_rows(runs):
 
 
 def convention_rows(runs):
-    """Per loss x device x dtype at a point the mathematics leaves open: the choice each version
-    made (the measured table's notes), and whether it changed between versions."""
+    """Per loss x device (and the dtypes where the versions chose alike) at a point the
+    mathematics leaves open: the choice each version made (the measured table's notes), and
+    whether it changed between versions."""
     keys = sorted({(row["loss"], row["device"], row["dtype"]) for run in runs for row in run["rows"]
                    if KINK_NOTE in row["notes"]})
-    table = []
-    for key in keys:
+    grouped = {}
+    for loss, device, dtype in keys:
         choices = {}
         for run in runs:
-            notes = [note for row in run["rows"] if (row["loss"], row["device"], row["dtype"]) == key
+            notes = [note for row in run["rows"] if (row["loss"], row["device"], row["dtype"]) == (loss, device, dtype)
                      for note in row["notes"].split("; ") if KINK_NOTE in note]
             choices[f"torch {run['torch']}"] = notes[0].split(KINK_NOTE)[1].split(" ", 1)[1] if notes else "not run"
-        made = [choice for choice in choices.values() if choice != "not run"]
+        grouped.setdefault((loss, device, tuple(choices.items())), []).append(dtype)
+    table = []
+    for (loss, device, choices), dtypes in grouped.items():
+        made = [choice for _, choice in choices if choice != "not run"]
         change = " -> ".join(dict.fromkeys(made)) if len(set(made)) > 1 else ""
-        table.append({"loss": key[0], "device": key[1], "dtype": key[2], **choices,
+        table.append({"loss": loss, "device": device, "dtypes": ", ".join(dtypes), **dict(choices),
                       "convention change": change or "none"})
     return table
 
@@ -130,16 +134,16 @@ def report(runs, command):
     """The compatibility table in Markdown."""
     changes = sorted({(row["loss"].split(" ")[0], row["convention change"]) for row in convention_rows(runs)
                       if row["convention change"] != "none"})
-    parts = [f"# Compatibility: the suite on {len(runs)} torch versions\n",
+    parts = [f"# Compatibility: the suite on {len(runs)} torch versions\n\n",
              f"Measured with `{command}` on {time.strftime('%Y-%m-%d')} (CPU; the same checkout in each "
-             "version's environment). Verdict columns count the checks of the measured table.\n",
-             "## Outcomes\n", markdown([run["summary"] for run in runs]),
-             "\n## Conventions: where the mathematics leaves a choice\n",
+             "version's environment). Verdict columns count the checks of the measured table.\n\n",
+             "## Outcomes\n\n", markdown([run["summary"] for run in runs]),
+             "\n## Conventions: where the mathematics leaves a choice\n\n",
              "At a hinge's kink either one-sided derivative is right (README, Backward parity); each version's "
-             "choice, per item of the measured table. A change is a change of convention, not a failure.\n",
+             "choice, per row of the measured table. A change is a change of convention, not a failure.\n\n",
              *[f"- **convention change** in {loss}'s gradient at its kink: {change}\n" for loss, change in changes],
              "\n", markdown(convention_rows(runs)),
-             "\n## Kernel support: what each torch lacks\n",
+             "\n## Kernel support: what each torch lacks\n\n",
              "Every loss x device x dtype where some version has no kernel (values or gradients): 'yes' where "
              "it has one, 'no' where it has none, 'k of n' checks where it has some (e.g. forward but not "
              "backward). Every other row is supported by every version run.\n\n", markdown(support_rows(runs)),

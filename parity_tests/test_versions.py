@@ -120,7 +120,7 @@ def test_the_matrix_shows_a_kernel_gained_and_a_convention_changed():
     assert (support["torch 2.2.2"], support["torch 2.15.0"]) == ("no", "yes")
     assert "\"nll_loss_out_frame\" not implemented for 'Half'" in support["torch's message"]
     convention, = matrix.convention_rows(two_versions())
-    assert convention["torch 2.2.2"] == "passes the gradient (as clamp_min at 0)"
+    assert convention["torch 2.2.2"] == "passes the gradient (as clamp_min at 0)" and convention["dtypes"] == "bfloat16"
     assert convention["convention change"] == \
         "passes the gradient (as clamp_min at 0) -> takes the other one-sided derivative"
     runs = [{**run, "summary": {"torch": run["torch"]}, "skips": Counter(), "failing": []} for run in two_versions()]

@@ -10,7 +10,7 @@ Versions other than the machine's own CPU build of torch are large CUDA builds (
 import os
 import subprocess
 import sys
-import tomllib
+import tomllib  # Python 3.11: the matrix command needs it (the suite itself runs on 3.10)
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,6 @@ import sys
 import time
 import xml.etree.ElementTree as ElementTree
 from collections import Counter
-from pathlib import Path
 
 from .environments import ROOT, environment, release, versions_of
 

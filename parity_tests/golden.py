@@ -1,7 +1,7 @@
 """The torch-upgrade oracle: torch's outputs on every case recorded into a golden file, and,
 loss by loss, how the running torch differs from a recorded one.
 
-    python -m parity_tests.golden                 # writes fixtures/golden/torch-<version>-<device>.npz
+    python -m parity_tests.golden                 # writes reports/golden/torch-<version>-<device>.npz
     pytest parity_tests/test_golden.py --golden fixtures/golden/torch-2.13.0-cpu.npz
 
 Each case is classified: unchanged (bit-identical), drifted (changed, no further out of
@@ -23,16 +23,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .case_ids import parse, value_id
-from .harness import (ParityMismatch, compare, first_call_error, run_reference, selected_cases, torch_arguments,
-                      unavailable)
+from .case_ids import gradient_id, parse, value_id
+from .harness import (ParityMismatch, compare, differentiable_call, first_call_error, run_backward, run_reference,
+                      selected_cases, torch_arguments, unavailable)
 from .records import BUILT_IN, BY_NAME
 from .registry import FLOAT_DTYPES
 from .runner import not_implemented
 from .tables import FIXTURES, arbitrary, tolerance_for, write_atomically
 
 GOLDEN_DIR = FIXTURES / "golden"
-CLASSES = ("regressed", "fixed", "drifted", "new", "removed", "unchanged")  # the worst first
+CLASSES = ("regressed", "fixed", "drifted", "hardware", "new", "removed", "unchanged")  # the worst first
 
 
 def golden_path(device, version=None):
@@ -43,7 +43,7 @@ def golden_path(device, version=None):
 @contextmanager
 def deterministic_torch():
     """One intra-op thread, so that reductions add in the same order on any machine; warnings
-    silenced (their text is no output)."""
+    silenced (torch_output records the ones a call gives)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -62,6 +62,7 @@ class Output:
     dtype: str = ""
     values: np.ndarray = None
     error: str = ""
+    warnings: tuple = ()  # the first line of each warning torch gave (e.g. that it ignored options=)
 
     def same_as(self, other):
         return (self.error, self.dtype) == (other.error, other.dtype) and (
@@ -86,23 +87,55 @@ def lacks_kernel(record, dtype, device):
     return error is not None and bool(not_implemented(error))
 
 
+def as_output(tensor, caught=()):
+    tensor = tensor.detach().cpu()
+    return Output(str(tensor.dtype).removeprefix("torch."), tensor.double().numpy(), warnings=first_lines(caught))
+
+
+def first_lines(caught):
+    return tuple(dict.fromkeys(str(w.message).splitlines()[0] for w in caught))
+
+
+def raised(error):
+    """An Output for an error torch raised (a later torch that stops raising, or starts, is a change too)."""
+    return Output(error=f"{type(error).__name__}: {str(error).splitlines()[0]}")
+
+
 def torch_output(record, torch_call):
-    """torch's output as an Output, or the error it raised (a later torch that stops raising,
-    or starts, is a change too)."""
+    """torch's output as an Output (with the warnings it gave), or the error it raised."""
     try:
-        output = record.torch_fn(*torch_call[0], **torch_call[1]).detach().cpu()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            output = record.torch_fn(*torch_call[0], **torch_call[1])
     except Exception as error:
-        return Output(error=f"{type(error).__name__}: {str(error).splitlines()[0]}")
-    return Output(str(output.dtype).removeprefix("torch."), output.double().numpy())
+        return raised(error)
+    return as_output(output, caught)
 
 
-def record_outputs(records, device, dtypes=FLOAT_DTYPES):
-    """{case id: Output} for every golden case, and each case's input seed."""
+def torch_gradients(record, case, dtype, device):
+    """{gradient check id: Output} of torch autograd's gradients of the case (harness.run_backward's
+    forward and upstream gradient), or one Output of the error for the first argument."""
+    try:
+        names, tensors, output, upstream, _, _ = differentiable_call(record, case, dtype, device)
+        found = torch.autograd.grad(output, tensors, upstream, allow_unused=True)
+    except Exception as error:
+        return {gradient_id(record.name, record.differentiable[0], device, dtype, case.name): raised(error)}
+    return {gradient_id(record.name, name, device, dtype, case.name):
+            raised(RuntimeError("no gradient")) if gradient is None else as_output(gradient)
+            for name, gradient in zip(names, found)}
+
+
+def record_outputs(records, device, dtypes=FLOAT_DTYPES, gradients=False):
+    """{check id: Output} for every golden case (and, with gradients, each of its gradients), and
+    each check's input seed."""
     outputs, seeds = {}, {}
     with deterministic_torch():
         for test_id, record, case, dtype in golden_cases(records, device, dtypes):
             torch_call, _ = torch_arguments(case, dtype, device)
             outputs[test_id], seeds[test_id] = torch_output(record, torch_call), case.seed
+            if gradients and record.gradient and record.differentiable:
+                for check_id, output in torch_gradients(record, case, dtype, device).items():
+                    outputs[check_id], seeds[check_id] = output, case.seed
     return outputs, seeds
 
 
@@ -132,12 +165,13 @@ def save_golden(path, outputs, seeds, device):
     written atomically; the manifest holds the values' sha256, so a mismatched pair is caught."""
     values = np.concatenate([o.values.ravel() for o in outputs.values() if not o.error] or [np.zeros(0)])
     manifest = {
-        "torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version(),
-        "device": device, "device_name": device_name(device),
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(), "cpu_flags": cpu_flags(), "torch_threads": 1,
+        "torch": torch.__version__, "python": platform.python_version(),
+        "device": device, "device_name": device_name(device), **machine(), "torch_threads": 1,
         "values_sha256": hashlib.sha256(values.tobytes()).hexdigest(),
-        "columns": "id, input seed, output dtype, output shape (or the error torch raised)",
-        "cases": [[test_id, seeds[test_id], o.dtype, o.error or list(o.values.shape)]
+        "columns": "id, input seed, output dtype, output shape (or the error torch raised), and the warnings "
+                   "torch gave where it gave some",
+        "cases": [[test_id, seeds[test_id], o.dtype, o.error or list(o.values.shape), *([list(o.warnings)]
+                                                                                          if o.warnings else [])]
                   for test_id, o in outputs.items()],
     }
     buffer = io.BytesIO()
@@ -156,32 +190,74 @@ def load_golden(path):
     if hashlib.sha256(values.tobytes()).hexdigest() != manifest["values_sha256"]:
         raise ValueError(f"{path}: values and manifest are from different recordings: record again")
     outputs, offset = {}, 0
-    for test_id, _, dtype, shape_or_error in manifest["cases"]:
+    for test_id, _, dtype, shape_or_error, *given in manifest["cases"]:
         if isinstance(shape_or_error, str):
             outputs[test_id] = Output(error=shape_or_error)
             continue
         size = int(np.prod(shape_or_error))
-        outputs[test_id] = Output(dtype, values[offset:offset + size].reshape(shape_or_error))
+        outputs[test_id] = Output(dtype, values[offset:offset + size].reshape(shape_or_error),
+                                  warnings=tuple(given[0]) if given else ())
         offset += size
     return manifest, outputs
 
 
-def distance(output, expected, tolerance):
-    """How far an output is from the reference, as a fraction of the tolerance: above 1 is
-    outside it; inf for an error or a dtype, shape or nan/inf placement mismatch."""
+def machine():
+    """What, besides torch, decides an output's last bits: the CPU's kernels, the device and the
+    NumPy that makes the inputs."""
+    return {"cpu_capability": torch.backends.cpu.get_cpu_capability(), "cpu_flags": cpu_flags(),
+            "numpy": np.__version__}
+
+
+def other_machine(manifest, device):
+    """How the recording's machine differs from this one ('' where it does not): CPU kernels,
+    device or NumPy."""
+    here = {**machine(), "device_name": device_name(device)}
+    differing = []
+    for key, value in here.items():
+        there = manifest.get(key)
+        if isinstance(value, list) and isinstance(there, list) and there != value:
+            only = lambda a, b: ", ".join(sorted(set(a) - set(b))) or "none"
+            differing.append(f"{key}: {only(there, value)} there only, {only(value, there)} here only")
+        elif there != value:
+            differing.append(f"{key} {there} there, {value} here")
+    return "; ".join(differing)
+
+
+def distance(output, expected, tolerance, alternative=None):
+    """How far an output is from the reference (or, at a kink, from either one-sided derivative),
+    as a fraction of the tolerance: above 1 is outside it; inf for an error or a dtype, shape or
+    nan/inf placement mismatch."""
     if output.error:
         return float("inf")
     dtype = getattr(torch, output.dtype)
     try:
-        return compare(torch.from_numpy(output.values).to(dtype), expected, dtype, tolerance, "")["fraction"]
+        return compare(torch.from_numpy(output.values).to(dtype), expected, dtype, tolerance, "",
+                       alternative=alternative)["fraction"]
     except ParityMismatch as mismatch:
         return mismatch.measurement["fraction"] if mismatch.measurement else float("inf")
 
 
+def within_band(check_id, before, after):
+    """Whether two outputs of a check are within its parity tolerance of each other (the same
+    dtype, shape, error and nan/inf places): the band a change of CPU kernels or NumPy may move
+    an output by."""
+    if (before.error, before.dtype) != (after.error, after.dtype) or before.error:
+        return before.error == after.error and before.dtype == after.dtype
+    if before.values.shape != after.values.shape:
+        return False
+    finite = np.isfinite(before.values)
+    check = parse(check_id)
+    tolerance = tolerance_for(check.loss, check.device, check.dtype, check.case,
+                              kind="gradient" if check.argument else "value")
+    return bool(np.array_equal(np.where(finite, 0, before.values), np.where(finite, 0, after.values), equal_nan=True)
+                and np.all(np.abs(after.values - before.values)[finite] <= tolerance.allowed(before.values[finite])))
+
+
 @dataclass
 class Change:
-    """One case of the comparison: its class, the two distances to the reference (fractions of
-    the tolerance) and the largest change between the two torch versions."""
+    """One check of the comparison: its class, the two distances to the reference (fractions of
+    the tolerance), the largest change between the two torch versions and its cause where one
+    can be told."""
 
     id: str
     loss: str
@@ -191,11 +267,16 @@ class Change:
     after: float = 0.0
     change: float = 0.0  # max |after - before|
     change_of_tolerance: float = 0.0  # the same, as a fraction of the tolerance
+    cause: str = ""
 
 
-def classify(golden, current, expected, tolerance):
-    """(kind, distance before, distance after, |change|, |change| / allowed) for one case."""
-    before, after = distance(golden, expected, tolerance), distance(current, expected, tolerance)
+def classify(check_id, golden, current, expected, tolerance, other_machine=False, alternative=None):
+    """(kind, distance before, distance after, |change|, |change| / allowed) for one check.
+    Judged against the reference, so that it survives a change of machine: a change within the
+    check's band, recorded on another machine (CPU kernels, device or NumPy), is "hardware"
+    (expected from it, not torch's); else drifted, fixed or regressed by the distances."""
+    before = distance(golden, expected, tolerance, alternative)
+    after = distance(current, expected, tolerance, alternative)
     if golden.same_as(current):
         return "unchanged", before, after, 0.0, 0.0
     change = change_of_tolerance = float("inf")
@@ -208,30 +289,63 @@ def classify(golden, current, expected, tolerance):
         kind = "regressed"
     elif before > 1 and after < before:
         kind = "fixed"
+    elif other_machine and within_band(check_id, golden, current):
+        kind = "hardware"
     else:
         kind = "drifted"
     return kind, before, after, change, change_of_tolerance
 
 
-def compare_with_golden(golden_outputs, losses, device, dtypes=FLOAT_DTYPES):
-    """A Change for every case of these losses (names) in the golden file or in this torch."""
+def current_checks(record, case, dtype, device, gradients):
+    """{check id: (this torch's Output, the reference's, its other one-sided derivative or None,
+    the tolerance)} of a case: its value and, with gradients, each gradient."""
+    torch_call, numpy_call = torch_arguments(case, dtype, device)
+    value_check = value_id(record.name, device, dtype, case.name)
+    checks = {value_check: (torch_output(record, torch_call), run_reference(record, torch_call, numpy_call), None,
+                            tolerance_for(record.name, device, dtype, case.name))}
+    if not (gradients and record.gradient and record.differentiable):
+        return checks
+    tolerance = tolerance_for(record.name, device, dtype, case.name, kind="gradient")
+    try:
+        found = run_backward(record, case, dtype, device)
+    except Exception as error:  # as torch_gradients records it
+        return {**checks, gradient_id(record.name, record.differentiable[0], device, dtype, case.name):
+                (raised(error), None, None, tolerance)}
+    for name, (gradient, expected, alternative) in found.items():
+        output = raised(RuntimeError("no gradient")) if gradient is None else as_output(gradient)
+        checks[gradient_id(record.name, name, device, dtype, case.name)] = (output, expected, alternative, tolerance)
+    return checks
+
+
+def compare_with_golden(golden_outputs, losses, device, dtypes=FLOAT_DTYPES, other_machine=False, gradients=False,
+                        kept=None):
+    """A Change for every check of these losses (names) in the golden file or in this torch:
+    values, and with gradients their gradients too. `kept` (a dict) receives each changed check's
+    (this torch's Output, the reference's, its other one-sided derivative or None)."""
     records = [BY_NAME[loss] for loss in losses if loss in BY_NAME]
     changes, seen = [], set()
     with deterministic_torch():
-        for test_id, record, case, dtype in golden_cases(records, device, dtypes):
-            seen.add(test_id)
-            if test_id not in golden_outputs:
-                changes.append(Change(test_id, record.name, dtype, "new"))
-                continue
-            torch_call, numpy_call = torch_arguments(case, dtype, device)
-            current, expected = torch_output(record, torch_call), run_reference(record, torch_call, numpy_call)
-            kind, *measured = classify(golden_outputs[test_id], current, expected,
-                                       tolerance_for(record.name, device, dtype, case.name))
-            changes.append(Change(test_id, record.name, dtype, kind, *measured))
-    for test_id in golden_outputs:
-        check = parse(test_id)
-        if test_id not in seen and check.loss in losses and check.dtype in dtypes:
-            changes.append(Change(test_id, check.loss, check.dtype, "removed"))
+        for _, record, case, dtype in golden_cases(records, device, dtypes):
+            for check_id, (current, expected, alternative, tolerance) in \
+                    current_checks(record, case, dtype, device, gradients).items():
+                seen.add(check_id)
+                if check_id not in golden_outputs:
+                    changes.append(Change(check_id, record.name, dtype, "new"))
+                    continue
+                if expected is None:  # the backward raised before the reference was asked
+                    kind = "unchanged" if golden_outputs[check_id].same_as(current) else "regressed"
+                    changes.append(Change(check_id, record.name, dtype, kind))
+                    continue
+                kind, *measured = classify(check_id, golden_outputs[check_id], current, expected, tolerance,
+                                           other_machine, alternative)
+                changes.append(Change(check_id, record.name, dtype, kind, *measured))
+                if kept is not None and kind != "unchanged":
+                    kept[check_id] = (current, expected, alternative)
+    for check_id in golden_outputs:
+        check = parse(check_id)
+        if check_id not in seen and check.loss in losses and check.dtype in dtypes \
+                and (gradients or not check.argument):
+            changes.append(Change(check_id, check.loss, check.dtype, "removed"))
     return changes
 
 
@@ -244,7 +358,7 @@ def summarize(changes):
             "max change": 0.0, "max change % of tol": 0.0})
         row[change.kind] += 1
         row["class"] = min(row["class"], change.kind, key=CLASSES.index)
-        if change.kind in ("drifted", "fixed", "regressed"):
+        if change.kind in ("drifted", "hardware", "fixed", "regressed"):
             row["max change"] = max(row["max change"], change.change)
             row["max change % of tol"] = max(row["max change % of tol"], 100 * change.change_of_tolerance)
     return [rows[key] for key in sorted(rows)]
@@ -254,10 +368,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m parity_tests.golden",
                                      description="Record torch's outputs on every case into a golden file.")
     parser.add_argument("--device", default="cpu", help="the device to record (default: cpu)")
-    parser.add_argument("--out", default=None, help="the .npz to write (default: fixtures/golden/"
+    parser.add_argument("--out", default=None, help="the .npz to write (default: reports/golden/"
                                                     "torch-<version>-<device>.npz, with a .json manifest)")
+    parser.add_argument("--force", action="store_true", help="overwrite a golden file committed in fixtures/")
     options = parser.parse_args(argv)
-    path = golden_path(options.device) if options.out is None else Path(options.out)
+    path = Path("reports") / "golden" / golden_path(options.device).name if options.out is None else Path(options.out)
+    if path.resolve().is_relative_to(GOLDEN_DIR.resolve()) and path.exists() and not options.force:
+        parser.error(f"{path} is a committed golden file: pass --force to record it again")
+    path.parent.mkdir(parents=True, exist_ok=True)
     outputs, seeds = record_outputs(BUILT_IN, options.device)
     save_golden(path, outputs, seeds, options.device)
     print(f"recorded {len(outputs)} cases of torch {torch.__version__} on {options.device} into {path} "

@@ -8,11 +8,10 @@ import pytest
 import torch
 
 from .case_ids import parse
-from .golden import (Output, compare_with_golden, golden_path, load_golden, record_outputs,
-                     save_golden, summarize)
+from .golden import (Output, compare_with_golden, golden_path, load_golden, other_machine, record_outputs,
+                     save_golden, summarize, within_band)
 from .harness import present_devices
 from .records import BUILT_IN, BY_NAME
-from .tables import tolerance_for
 from .under_test import parity_run
 
 COMMITTED = golden_path("cpu", "2.13.0")
@@ -42,7 +41,8 @@ def test_torch_against_golden(golden_loss, request):
     if manifest["device"] not in present_devices():
         pytest.skip(f"the golden file was recorded on {manifest['device']}, absent here")
     loss = golden_loss
-    changes = compare_with_golden(outputs, [loss], manifest["device"], parity_run(request.config).dtypes)
+    changes = compare_with_golden(outputs, [loss], manifest["device"], parity_run(request.config).dtypes,
+                                  bool(other_machine(manifest, manifest["device"])))
     for row in summarize(changes):
         request.node.user_properties.append(("golden", row))
     regressed = [change for change in changes if change.kind == "regressed"]
@@ -66,31 +66,17 @@ def test_committed_golden_file_is_reproducible(tmp_path, torch_under_test):
     outputs, seeds = record_outputs(BUILT_IN, "cpu")
     save_golden(tmp_path / "again.npz", outputs, seeds, "cpu")
     again_manifest, again = load_golden(tmp_path / "again.npz")
-    hint = "; if the records changed on purpose, record again with torch 2.13.0: python -m parity_tests.golden"
+    hint = "; if the records changed on purpose, record again with torch 2.13.0: python -m parity_tests.golden --out fixtures/golden/torch-2.13.0-cpu.npz --force"
     assert list(again) == list(committed), "the recorded cases differ from the committed ones" + hint
     assert [row[:2] for row in again_manifest["cases"]] == [row[:2] for row in manifest["cases"]], "seeds" + hint
     # NumPy makes the inputs (its log and exp may round differently across versions and CPUs)
     same_machine = (again_manifest["cpu_capability"], again_manifest["cpu_flags"], again_manifest["numpy"]) == \
         (manifest["cpu_capability"], manifest.get("cpu_flags"), manifest["numpy"])
     differing = [test_id for test_id in committed if not committed[test_id].same_as(again[test_id])
-                 and (same_machine or not within_hardware_band(test_id, committed[test_id], again[test_id]))]
+                 and (same_machine or not within_band(test_id, committed[test_id], again[test_id]))]
     assert not differing, (f"{len(differing)} outputs differ from {COMMITTED.name} "
                            f"{'bit for bit' if same_machine else 'beyond their dtype tolerance'} "
                            f"(numpy {manifest['numpy']} then, {np.__version__} now), first: {differing[:5]}{hint}")
-
-
-def within_hardware_band(test_id, before, after):
-    """The same dtype, shape, error and nan/inf places, and values within the case's parity
-    tolerance of each other."""
-    if (before.error, before.dtype) != (after.error, after.dtype) or before.error:
-        return before.error == after.error and before.dtype == after.dtype
-    if before.values.shape != after.values.shape:
-        return False
-    finite = np.isfinite(before.values)
-    check = parse(test_id)
-    tolerance = tolerance_for(check.loss, check.device, check.dtype, check.case)
-    return bool(np.array_equal(np.where(finite, 0, before.values), np.where(finite, 0, after.values), equal_nan=True)
-                and np.all(np.abs(after.values - before.values)[finite] <= tolerance.allowed(before.values[finite])))
 
 
 def test_a_perturbed_golden_file_reports_each_class(tmp_path, torch_under_test):

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from .case_ids import gradient_id, parse, value_id
-from .harness import (ParityMismatch, compare, differentiable_call, first_call_error, run_backward, run_reference,
-                      selected_cases, torch_arguments, unavailable)
+from .harness import (ParityMismatch, compare, differentiable_call, first_call_error, kernels_spied, run_backward,
+                      run_reference, selected_cases, torch_arguments, unavailable)
 from .records import BUILT_IN, BY_NAME
 from .registry import FLOAT_DTYPES
 from .runner import not_implemented
@@ -62,7 +62,8 @@ class Output:
     dtype: str = ""
     values: np.ndarray = None
     error: str = ""
-    warnings: tuple = ()  # the first line of each warning torch gave (e.g. that it ignored options=)
+    notes: tuple = ()  # the first line of each warning torch gave (e.g. that it ignored options=), and
+    # 'ran <kernel>' for each of the record's spied kernels the call reached (harness.kernels_spied)
 
     def same_as(self, other):
         return (self.error, self.dtype) == (other.error, other.dtype) and (
@@ -87,13 +88,10 @@ def lacks_kernel(record, dtype, device):
     return error is not None and bool(not_implemented(error))
 
 
-def as_output(tensor, caught=()):
+def as_output(tensor, caught=(), ran=()):
     tensor = tensor.detach().cpu()
-    return Output(str(tensor.dtype).removeprefix("torch."), tensor.double().numpy(), warnings=first_lines(caught))
-
-
-def first_lines(caught):
-    return tuple(dict.fromkeys(str(w.message).splitlines()[0] for w in caught))
+    notes = (*dict.fromkeys(str(w.message).splitlines()[0] for w in caught), *(f"ran {kernel}" for kernel in sorted(ran)))
+    return Output(str(tensor.dtype).removeprefix("torch."), tensor.double().numpy(), notes=notes)
 
 
 def raised(error):
@@ -102,14 +100,15 @@ def raised(error):
 
 
 def torch_output(record, torch_call):
-    """torch's output as an Output (with the warnings it gave), or the error it raised."""
+    """torch's output as an Output (with the warnings it gave and the spied kernels it ran), or
+    the error it raised."""
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, kernels_spied(record) as ran:
             warnings.simplefilter("always")
             output = record.torch_fn(*torch_call[0], **torch_call[1])
     except Exception as error:
         return raised(error)
-    return as_output(output, caught)
+    return as_output(output, caught, ran)
 
 
 def torch_gradients(record, case, dtype, device):
@@ -168,10 +167,10 @@ def save_golden(path, outputs, seeds, device):
         "torch": torch.__version__, "python": platform.python_version(),
         "device": device, "device_name": device_name(device), **machine(), "torch_threads": 1,
         "values_sha256": hashlib.sha256(values.tobytes()).hexdigest(),
-        "columns": "id, input seed, output dtype, output shape (or the error torch raised), and the warnings "
-                   "torch gave where it gave some",
-        "cases": [[test_id, seeds[test_id], o.dtype, o.error or list(o.values.shape), *([list(o.warnings)]
-                                                                                          if o.warnings else [])]
+        "columns": "id, input seed, output dtype, output shape (or the error torch raised), and where there are "
+                   "some, notes: the warnings torch gave and the spied kernels that ran",
+        "cases": [[test_id, seeds[test_id], o.dtype, o.error or list(o.values.shape), *([list(o.notes)]
+                                                                                          if o.notes else [])]
                   for test_id, o in outputs.items()],
     }
     buffer = io.BytesIO()
@@ -196,7 +195,7 @@ def load_golden(path):
             continue
         size = int(np.prod(shape_or_error))
         outputs[test_id] = Output(dtype, values[offset:offset + size].reshape(shape_or_error),
-                                  warnings=tuple(given[0]) if given else ())
+                                  notes=tuple(given[0]) if given else ())
         offset += size
     return manifest, outputs
 
@@ -320,8 +319,8 @@ def current_checks(record, case, dtype, device, gradients):
 def compare_with_golden(golden_outputs, losses, device, dtypes=FLOAT_DTYPES, other_machine=False, gradients=False,
                         kept=None):
     """A Change for every check of these losses (names) in the golden file or in this torch:
-    values, and with gradients their gradients too. `kept` (a dict) receives each changed check's
-    (this torch's Output, the reference's, its other one-sided derivative or None)."""
+    values, and with gradients their gradients too. `kept` (a dict) receives each check's (this
+    torch's Output, the reference's, its other one-sided derivative or None)."""
     records = [BY_NAME[loss] for loss in losses if loss in BY_NAME]
     changes, seen = [], set()
     with deterministic_torch():
@@ -339,7 +338,7 @@ def compare_with_golden(golden_outputs, losses, device, dtypes=FLOAT_DTYPES, oth
                 kind, *measured = classify(check_id, golden_outputs[check_id], current, expected, tolerance,
                                            other_machine, alternative)
                 changes.append(Change(check_id, record.name, dtype, kind, *measured))
-                if kept is not None and kind != "unchanged":
+                if kept is not None:
                     kept[check_id] = (current, expected, alternative)
     for check_id in golden_outputs:
         check = parse(check_id)

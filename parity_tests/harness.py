@@ -3,7 +3,9 @@
 The reference is evaluated in float64 on exactly the values torch received (low-precision
 inputs rounded, then upcast), so the measured difference is torch's own error in that dtype.
 """
+import contextlib
 import functools
+import importlib
 import inspect
 import math
 import warnings
@@ -107,6 +109,32 @@ def run_torch(record, case, dtype, device, function=None):
     `device`. Returns (its output, the torch arguments, the NumPy arguments they were made from)."""
     torch_call, numpy_call = torch_arguments(case, dtype, device)
     return (function or record.torch_fn)(*torch_call[0], **torch_call[1]), torch_call, numpy_call
+
+
+@contextlib.contextmanager
+def kernels_spied(record):
+    """Within it, the functions of the record's `kernels` ({name: (module, function names)}, e.g.
+    linear_cross_entropy's chunked kernel) note their name in the yielded set when called, so that
+    a case shows which code path it reached; a module or function this torch lacks is left alone."""
+    ran, patched = set(), []
+    for name, (module_name, functions) in record.kernels.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        for function in functions:
+            original = getattr(module, function, None)
+            if original is not None:
+                def spy(*args, _original=original, _name=name, **kwargs):
+                    ran.add(_name)
+                    return _original(*args, **kwargs)
+                setattr(module, function, spy)
+                patched.append((module, function, original))
+    try:
+        yield ran
+    finally:
+        for module, function, original in patched:
+            setattr(module, function, original)
 
 
 def reference_arguments(torch_call, numpy_call):

@@ -116,6 +116,8 @@ class LossRecord:
     differentiable: tuple = ()  # the arguments torch differentiates, by name (e.g. input, target)
     no_finite_differences: dict = field(default_factory=dict)  # argument -> why the finite-difference
     # self-check cannot check its gradient (a convention of torch's, or a jump in the forward)
+    kernels: dict = field(default_factory=dict)  # name -> (module, function names): torch's functions whose
+    # call shows a case reached that code path (e.g. the chunked kernel), recorded per case (harness.kernels_spied)
     sizes: dict = field(default_factory=dict)  # benchmark size name -> dims for build (default: derived)
     bench_keywords: dict = field(default_factory=dict)  # non-default keywords of the benchmark calls
 

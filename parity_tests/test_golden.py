@@ -110,3 +110,29 @@ def test_a_perturbed_golden_file_reports_each_class(tmp_path, torch_under_test):
     rows = {row["loss"]: row for row in summarize(changes.values())}
     assert rows["kl_div"]["class"] == "regressed" and rows["l1_loss"]["class"] == "fixed"
     assert (rows["l1_loss"]["drifted"], rows["l1_loss"]["new"], rows["l1_loss"]["removed"]) == (1, 1, 1)
+
+
+def test_a_change_within_the_band_on_another_machine_is_the_hardware(torch_under_test):
+    """The same change is torch's (drifted) on the recording's machine and the hardware's on
+    another; one beyond the band is torch's either way."""
+    outputs, _ = record_outputs([BY_NAME["l1_loss"]], "cpu", ["float64"])
+    small, large = "l1_loss-cpu-float64-same-2d-mean", "l1_loss-cpu-float64-same-2d-sum"
+    moved = dict(outputs)
+    moved[small] = Output("float64", np.asarray(outputs[small].values * (1 + 3e-8)))  # 1/3 of the tolerance
+    moved[large] = Output("float64", np.asarray(outputs[large].values * 1.01))
+    for on_another, expected in ((False, "drifted"), (True, "hardware")):
+        kinds = {change.id: change.kind for change in compare_with_golden(moved, ["l1_loss"], "cpu", ["float64"],
+                                                                           other_machine=on_another)}
+        assert (kinds[small], kinds[large]) == (expected, "fixed"), on_another
+
+
+def test_the_committed_golden_file_shows_no_torch_change_with_its_torch(torch_under_test):
+    """Recorded on an AVX-512 CPU, compared here (any CPU) with the same torch: every change is
+    the hardware's (within the band), none torch's; on the recording's CPU nothing changes."""
+    manifest, committed = load_golden(COMMITTED)
+    if torch.__version__ != manifest["torch"]:
+        pytest.skip(f"{COMMITTED.name} was recorded with torch {manifest['torch']}; this is torch {torch.__version__}")
+    losses = ["linear_cross_entropy", "log_softmax", "cross_entropy", "kl_div", "ctc_loss"]  # those a CPU moves
+    changes = compare_with_golden(committed, losses, "cpu", other_machine=bool(other_machine(manifest, "cpu")))
+    torch_changes = [change.id for change in changes if change.kind not in ("unchanged", "hardware")]
+    assert not torch_changes, f"{len(torch_changes)} changes called torch's, first: {torch_changes[:5]}"

@@ -219,3 +219,24 @@ def test_linear_cross_entropy_module_equals_the_function(bias, keywords):
     by_function = F.linear_cross_entropy(input, module.linear.weight, target, linear_bias=module.linear.bias,
                                          weight=class_weight, **keywords)
     assert torch.equal(module(input, target), by_function)
+
+
+def test_the_chunked_option_reaches_the_chunked_kernel_or_torch_says_it_does_not(torch_under_test):
+    """Every linear_cross_entropy case that passes options= either reaches torch's chunked kernel
+    (its spied functions ran) or torch warns that it ignored the option: the option is never a
+    silent coverage illusion; and every call torch's own rule admits (class indices, no label
+    smoothing, no out_features) reaches the kernel, so the grid covers it."""
+    from .golden import torch_output
+    from .harness import torch_arguments
+    record = BY_NAME["linear_cross_entropy"]
+    skip_if_unavailable(record)
+    routes = {}
+    for case in record.cases():
+        if "options=chunked" in case.name:
+            notes = torch_output(record, torch_arguments(case, "float64", "cpu")[0]).notes
+            routes[case.name] = ("ran chunked" in notes, any("options" in note and "ignored" in note for note in notes))
+    silent = [name for name, (ran, warned) in routes.items() if ran == warned]
+    assert routes and not silent, f"options= neither reached the chunked kernel nor was said to be ignored: {silent}"
+    admitted = [name for name in routes if name.startswith("index") and "label_smoothing" not in name
+                and "out2" not in name]
+    assert admitted and all(routes[name][0] for name in admitted), [n for n in admitted if not routes[n][0]]

@@ -79,8 +79,9 @@ def kink_choice(output, expected, alternative):
     return kink_side("torch", tensor, expected, alternative).removeprefix(KINK)
 
 
-def cause_of(change, before, after, old_reasons, new_reasons, unchanged, kink):
-    """The cause of one change where it can be told, else ''."""
+def cause_of(change, before, after, old_reasons, new_reasons, unchanged, kink, said=(None, None)):
+    """The cause of one change where it can be told, else ''. `said`: the Outputs of the case's
+    value check before and after, whose notes (warnings, kernels run) tell a gradient's code path."""
     from .case_ids import parse
     from .runner import not_implemented
     from .tables import divergences_for
@@ -102,11 +103,15 @@ def cause_of(change, before, after, old_reasons, new_reasons, unchanged, kink):
         return f"dtype support lost ({after.error})" if not_implemented(after.error) else f"now raises ({after.error})"
     if kink[0] and kink[1] and kink[0] != kink[1]:
         return f"convention change at a kink: {kink[0]} -> {kink[1]}"
-    if set(before.warnings) != set(after.warnings):
-        said = lambda warnings: "; ".join(w[:90] for w in warnings) or "nothing"
-        routing = " (new kernel routing: options= now reach the chunked kernel)" if any(
-            "ignored" in w for w in before.warnings) and not any("ignored" in w for w in after.warnings) else ""
-        return f"code path: the old torch warned {said(before.warnings)!r}, this one {said(after.warnings)!r}{routing}"
+    old_notes, new_notes = (output or fallback for output, fallback in zip(said, (before, after)))
+    if set(old_notes.notes) != set(new_notes.notes):
+        ran = lambda output: {note.removeprefix("ran ") for note in output.notes if note.startswith("ran ")}
+        told = lambda output: "; ".join(note[:80] for note in output.notes if not note.startswith("ran ")) or "nothing"
+        gained, lost = ran(new_notes) - ran(old_notes), ran(old_notes) - ran(new_notes)
+        if gained or lost:
+            now = f"runs {', '.join(sorted(gained))}" if gained else f"skips {', '.join(sorted(lost))}"
+            return f"kernel routing: now {now} (the old torch said: {told(old_notes)}; this one: {told(new_notes)})"
+        return f"code path: the old torch said {told(old_notes)!r}, this one {told(new_notes)!r}"
     ledger = divergences_for(change.id)
     if ledger and change.kind in ("fixed", "regressed"):
         return f"ledger entry {ledger[0]['id']} {change.kind}"
@@ -117,8 +122,8 @@ def cause_of(change, before, after, old_reasons, new_reasons, unchanged, kink):
     return ""
 
 
-def compare(paths, device):
-    """The changes of this torch against each record, with causes: (summary of each record, rows)."""
+def compare(paths, device, losses=None):
+    """The changes of this torch against each record (of these losses, default: all), with causes."""
     import torch
 
     from .case_ids import parse
@@ -129,18 +134,21 @@ def compare(paths, device):
     for path in paths:
         manifest, outputs = load_golden(Path(path))
         differs = other_machine(manifest, device)
-        losses = sorted({parse(check_id).loss for check_id in outputs} | set(BY_NAME))
+        losses = losses or sorted({parse(check_id).loss for check_id in outputs} | set(BY_NAME))
         now = {}
         with_gradients = any(parse(check_id).argument for check_id in outputs)  # a golden file has values only
-        changes = compare_with_golden(outputs, losses, device, other_machine=bool(differs), gradients=with_gradients,
-                                      kept=now)
+        dtypes = sorted({parse(check_id).dtype for check_id in outputs})  # those the record holds
+        changes = compare_with_golden(outputs, losses, device, dtypes, bool(differs), with_gradients, kept=now)
         unchanged = {change.id for change in changes if change.kind == "unchanged"}
         for change in changes:
             before = outputs.get(change.id)
             after, expected, alternative = now.get(change.id, (None, None, None))
             kink = (kink_choice(before, expected, alternative), kink_choice(after, expected, alternative)) \
                 if before is not None and after is not None else ("", "")
-            change.cause = cause_of(change, before, after, manifest.get("not_run", {}), new_reasons, unchanged, kink)
+            value_check = re.sub(r"\.d\w+-", "-", change.id, count=1)
+            said = (outputs.get(value_check), now.get(value_check, (None,))[0])
+            change.cause = cause_of(change, before, after, manifest.get("not_run", {}), new_reasons, unchanged, kink,
+                                    said)
         reports.append({"record": str(path), "torch then": manifest["torch"], "torch now": torch.__version__,
                         "device": device, "machine": differs or "the same CPU kernels, device and NumPy",
                         "changes": changes})

@@ -171,6 +171,19 @@ def rows_of(report):
     return [rows[key] for key in sorted(rows)]
 
 
+def causes(rows):
+    """(cause, (checks, losses)) over the rows, the commonest first; a kink's or a routing's
+    wording without its per-dtype detail."""
+    found = {}
+    for row in rows:
+        for cause, cases in row["causes"].items():
+            short = cause.split(" (the old torch said")[0]
+            count, losses = found.setdefault(short, [0, set()])
+            found[short][0] = count + len(cases)
+            losses.add(row["loss"])
+    return sorted(found.items(), key=lambda item: -item[1][0])
+
+
 def markdown_report(reports, speed=None):
     from .golden import CLASSES
     lines = []
@@ -183,16 +196,19 @@ def markdown_report(reports, speed=None):
                   "within its tolerance band on another machine: expected from the CPU, not torch's), drifted "
                   "(torch changed it, no further from the reference), fixed, regressed, new, removed.", "",
                   "Totals: " + ", ".join(f"{kind} {count}" for kind, count in total.items()), "",
+                  "## Causes", "", "| cause | checks | losses |", "|---|---|---|",
+                  *[f"| {cause} | {count} | {', '.join(sorted(losses))} |" for cause, (count, losses) in causes(rows)],
+                  "",
                   "## Changes per loss x dtype x check, with their causes", "",
                   "| loss | dtype | check | " + " | ".join(CLASSES) + " | causes (case ids) |",
                   "|---|---|---|" + "---|" * len(CLASSES) + "---|"]
         for row in rows:
             if row["unchanged"] == sum(row[kind] for kind in CLASSES):
                 continue
-            causes = "<br>".join(f"{cause}: {len(cases)}: {', '.join(cases[:CAUSES_SHOWN])}"
-                                 + (", ..." if len(cases) > CAUSES_SHOWN else "") for cause, cases in row["causes"].items())
+            told = "<br>".join(f"{cause}: {len(cases)}: {', '.join(cases[:CAUSES_SHOWN])}"
+                               + (", ..." if len(cases) > CAUSES_SHOWN else "") for cause, cases in row["causes"].items())
             lines.append(f"| {row['loss']} | {row['dtype']} | {row['check']} | "
-                         + " | ".join(str(row[kind]) for kind in CLASSES) + f" | {causes} |")
+                         + " | ".join(str(row[kind]) for kind in CLASSES) + f" | {told} |")
         lines.append("")
     if speed:
         lines += speed_section(speed)
@@ -267,6 +283,7 @@ def main(argv=None):
         parser.add_argument("--device", default="cpu")
         parser.add_argument("--out", default=None)
         parser.add_argument("--losses", default="parity_tests.examples", help="modules that register losses")
+        parser.add_argument("--speed", default=None, help="compare: the benchmarks' comparison to add (JSON)")
         options = parser.parse_args(argv)
         if options.step == "record":
             import torch
@@ -280,8 +297,7 @@ def main(argv=None):
             for module in [m for m in options.losses.split(",") if m]:
                 importlib.import_module(module)
             out = Path(options.out or ROOT / "reports" / f"upgrade-to-{torch.__version__.split('+')[0]}.md")
-            speed_found = json.loads(Path(options.out).with_suffix(".speed.json").read_text()) \
-                if options.out and Path(options.out).with_suffix(".speed.json").is_file() else None
+            speed_found = json.loads(Path(options.speed).read_text()) if options.speed else None
             write(compare(options.records, options.device), out, speed_found)
         return 0
     parser.add_argument("--from", dest="old", required=True, help="the torch version upgraded from, e.g. 2.13.0")
@@ -297,9 +313,11 @@ def main(argv=None):
     recorded = record_path(options.device, versions_of(old_python)["torch"], folder)
     run_in(old_python, "record", "--device", options.device, "--out", str(recorded))
     out = ROOT / "reports" / f"upgrade-{options.old}-to-{options.new}.md"
+    speed_path = folder / f"speed-{options.old}-to-{options.new}.json"
     if options.bench:
-        out.with_suffix(".speed.json").write_text(json.dumps(speed(old_python, new_python, folder, options.bench)))
-    run_in(new_python, "compare", str(recorded), "--device", options.device, "--out", str(out))
+        speed_path.write_text(json.dumps(speed(old_python, new_python, folder, options.bench)))
+    run_in(new_python, "compare", str(recorded), "--device", options.device, "--out", str(out),
+           *(["--speed", str(speed_path)] if options.bench else []))
     print(f"{time.perf_counter() - started:.0f} s")
     return 0
 

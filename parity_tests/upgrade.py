@@ -2,7 +2,7 @@
 losses), recorded on the old torch and compared on the new one, each change judged against the
 reference and given a cause where one can be told; optionally the benchmarks of both.
 
-    python -m parity_tests.upgrade --from 2.13.0 --to 2.15.0 [--device cpu] [--bench]
+    python -m parity_tests.upgrade --from 2.13.0 --to 2.15.0 [--device cpu] [--bench SIZE]
 
 builds (or reuses) one environment per version (environments.py), records on the old, compares
 on the new and writes reports/upgrade-<from>-to-<to>.md and .json. In two steps, on two machines
@@ -276,7 +276,8 @@ def run_in(python, *args):
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="python -m parity_tests.upgrade", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m parity_tests.upgrade", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     if argv and argv[0] in ("record", "compare"):
         parser.add_argument("step", choices=("record", "compare"))
         parser.add_argument("records", nargs="*", help="compare: the records to compare this torch with")

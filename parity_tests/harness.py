@@ -384,9 +384,9 @@ def selected_cases(records, devices, dtypes, grid_only=False):
                         yield record, case, device, dtype
 
 
-def skip_if_unavailable(record, kwargs=()):
-    """Skip the calling test where the running torch lacks the function or these keywords."""
-    why = unavailable(record, kwargs)
+def skip_if_unavailable(record, kwargs=(), variant=""):
+    """Skip the calling test where the running torch lacks the function, these keywords or the variant."""
+    why = unavailable(record, kwargs, variant)
     if why:
         pytest.skip(why)
 

@@ -4,8 +4,9 @@ reference's gradients against central finite differences in float64."""
 
 import numpy as np
 import pytest
+import torch
 
-from .harness import finite_difference_step, parameter_names, upstream_has_zeros, with_argument
+from .harness import finite_difference_step, parameter_names, unavailable, upstream_has_zeros, with_argument
 from .nested import needs_checkout, run_pytest_inline
 from .records import BY_NAME, RECORDS
 from .runner import ItemRunner
@@ -97,3 +98,63 @@ def test_a_case_is_checked_the_same_alone(tmp_path):
     assert result.returncode == 0 and "1 passed" in result.stdout, result.stdout[-3000:]
     assert upstream_has_zeros(next(case for case in BY_NAME["binary_cross_entropy_with_logits"].cases()
                                    if case.name == "infinite_logits-none"))
+
+
+# records whose reference lacks a gradient torch takes: strict xfails, so that writing it is noticed
+GRADIENTS_NOT_YET_IN_THE_REFERENCE = {
+    "cross_entropy": "weight (class weights of a probability-target call)",
+    "multilabel_soft_margin_loss": "weight",
+    "linear_cross_entropy": "weight, and a probability target",
+}
+
+
+def differentiated_by_torch(record, case):
+    """The floating tensor arguments torch differentiates in a case, found one at a time (that
+    argument alone requires grad): a gradient comes back, where torch's derivative is not
+    implemented it raises, and an argument the loss does not depend on gets none."""
+    from .harness import torch_arguments
+    found = set()
+    (args, kwargs), _ = torch_arguments(case, "float64", "cpu")
+    bound = {**dict(zip(parameter_names(record.reference), args)), **kwargs}
+    for name, value in bound.items():
+        if not (isinstance(value, torch.Tensor) and value.is_floating_point()):
+            continue
+        (args, kwargs), _ = torch_arguments(case, "float64", "cpu")  # fresh tensors
+        tensor = {**dict(zip(parameter_names(record.reference), args)), **kwargs}[name].requires_grad_()
+        try:
+            gradient, = torch.autograd.grad(record.torch_fn(*args, **kwargs).sum(), [tensor], allow_unused=True)
+        except RuntimeError:  # e.g. "the derivative for 'weight' is not implemented"
+            continue
+        if gradient is not None:
+            found.add(name)
+    return found
+
+
+@pytest.mark.parametrize("record", [
+    pytest.param(record, marks=pytest.mark.xfail(strict=True, reason=f"no reference gradient for "
+                                                 f"{GRADIENTS_NOT_YET_IN_THE_REFERENCE[record.name]} yet"))
+    if record.name in GRADIENTS_NOT_YET_IN_THE_REFERENCE else record
+    for record in RECORDS if record.gradient], ids=lambda record: record.name)
+def test_torch_and_the_reference_differentiate_the_same_arguments(record, torch_under_test):
+    """On every contiguous grid case, the floating tensor arguments torch differentiates are the
+    reference's gradients (and the record's differentiable ones), each of its argument's shape
+    (broadcast dimensions summed)."""
+    from .harness import reference_arguments, skip_if_unavailable, torch_arguments
+    skip_if_unavailable(record)
+    mismatches = []
+    for case in record.grid_cases():
+        if case.layout != "contiguous" or unavailable(record, case.arguments()[1], case.variant):
+            continue
+        by_torch = differentiated_by_torch(record, case)
+        args, kwargs = reference_arguments(*torch_arguments(case, "float64", "cpu"))
+        output = np.asarray(record.reference(*args, **kwargs))
+        by_reference = record.gradient(np.ones(output.shape), *args, **kwargs)
+        bound = {**dict(zip(parameter_names(record.reference), args)), **kwargs}
+        named = {name for name in by_reference if name in bound}
+        listed = {name for name in record.differentiable if name in by_torch | named}
+        shapes = {name: (np.shape(by_reference[name]), np.shape(bound[name])) for name in named
+                  if np.shape(by_reference[name]) != np.shape(bound[name])}
+        if not by_torch == named == listed or shapes:
+            mismatches.append(f"{case.name}: torch differentiates {sorted(by_torch)}, the reference {sorted(named)}, "
+                              f"the record lists {sorted(listed)}; gradient shapes unlike their argument's: {shapes}")
+    assert not mismatches, f"{len(mismatches)} cases of {record.name}, first: " + "\n".join(mismatches[:3])

@@ -47,17 +47,28 @@ def _reduce_distance(loss_of_difference, input, target, weight, reduction, mean_
                               denominator=weight.sum() if mean_over_weights else None)
 
 
-def _distance_backward(derivative, grad_output, input, target, weight, reduction, mean_over_weights):
+def _distance_backward(loss_of_difference, derivative, grad_output, input, target, weight, reduction,
+                       mean_over_weights):
     """Gradients of reduce(w * loss(x - y)): g_n w_n loss'(x_n - y_n) for the input and its
-    negative for the target, each summed back over the dimensions broadcasting added; g_n is the
-    upstream gradient reaching element n (see upstream_per_element)."""
+    negative for the target; for the weight g_n loss(x_n - y_n), less the weighted mean L where
+    'mean' divides by sum(w) (d/dw_n of sum(w loss) / sum(w) is (loss_n - L) / sum(w)); each
+    summed back over the dimensions broadcasting added; g_n is the upstream gradient reaching
+    element n (see upstream_per_element)."""
     input, target = np.asarray(input), np.asarray(target)
     difference = np.subtract(*np.broadcast_arrays(input, target))
     denominator = np.sum(weight) if weight is not None and mean_over_weights else None
-    slope = upstream_per_element(grad_output, reduction, difference.shape, denominator) * derivative(difference)
-    if weight is not None:
-        slope = slope * np.asarray(weight)
-    return {"input": unbroadcast(slope, input.shape), "target": unbroadcast(-slope, target.shape)}
+    upstream = upstream_per_element(grad_output, reduction, difference.shape, denominator)
+    slope = upstream * derivative(difference)
+    if weight is None:
+        return {"input": unbroadcast(slope, input.shape), "target": unbroadcast(-slope, target.shape)}
+    weight = np.asarray(weight)
+    losses = loss_of_difference(difference)
+    if reduction == "mean" and mean_over_weights:
+        with np.errstate(invalid="ignore", divide="ignore"):  # an empty mean: nan, as torch's
+            losses = losses - np.sum(weight * losses) / denominator
+    slope = slope * weight
+    return {"input": unbroadcast(slope, input.shape), "target": unbroadcast(-slope, target.shape),
+            "weight": unbroadcast(upstream * losses, weight.shape)}
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
@@ -70,9 +81,10 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 
 
 def l1_loss_backward(grad_output, input, target, size_average=None, reduce=None, reduction="mean", weight=None):
-    """d/dx = g w sign(x - y), with torch's sign(0) = 0 at the kink; d/dy = -d/dx."""
+    """d/dx = g w sign(x - y), with torch's sign(0) = 0 at the kink; d/dy = -d/dx;
+    d/dw = g |x - y| (less the weighted mean, over sum(w), for 'mean')."""
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
-    return _distance_backward(np.sign, grad_output, input, target, weight, reduction, True)
+    return _distance_backward(np.abs, np.sign, grad_output, input, target, weight, reduction, True)
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
@@ -82,9 +94,10 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 
 
 def mse_loss_backward(grad_output, input, target, size_average=None, reduce=None, reduction="mean", weight=None):
-    """d/dx = 2 g w (x - y); d/dy = -d/dx."""
+    """d/dx = 2 g w (x - y); d/dy = -d/dx; d/dw = g (x - y)^2 (less the weighted mean, over
+    sum(w), for 'mean')."""
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
-    return _distance_backward(lambda d: 2 * d, grad_output, input, target, weight, reduction, True)
+    return _distance_backward(np.square, lambda d: 2 * d, grad_output, input, target, weight, reduction, True)
 
 
 def _huber_of_distance(distance, delta):
@@ -114,7 +127,7 @@ def smooth_l1_loss_backward(grad_output, input, target, size_average=None, reduc
     beta = 0, as torch takes l1's gradient there); d/dy = -d/dx."""
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
     slope = np.sign if beta == 0 else (lambda d: np.clip(d / beta, -1, 1))
-    return _distance_backward(slope, grad_output, input, target, None, reduction, True)
+    return _distance_backward(None, slope, grad_output, input, target, None, reduction, True)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
@@ -131,9 +144,10 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 
 
 def huber_loss_backward(grad_output, input, target, reduction="mean", delta=1.0, weight=None):
-    """d/dx = g w clip(x - y, -delta, delta) (continuous at |d| = delta); d/dy = -d/dx; a
-    weighted 'mean' divides by the number of elements."""
-    return _distance_backward(lambda d: np.clip(d, -delta, delta), grad_output, input, target, weight,
+    """d/dx = g w clip(x - y, -delta, delta) (continuous at |d| = delta); d/dy = -d/dx;
+    d/dw = g huber(x - y); a weighted 'mean' divides by the number of elements."""
+    return _distance_backward(lambda d: _huber_of_distance(np.abs(d), delta), lambda d: np.clip(d, -delta, delta),
+                              grad_output, input, target, weight,
                               reduction, False)
 
 

@@ -102,7 +102,7 @@ def weighted_distance_record(name, module):
     """l1_loss and mse_loss: the same keywords, cases and checks."""
     return LossRecord(
         name=name, reference=getattr(reference, name), torch_fn=getattr(F, name), build=build_distance,
-        gradient=getattr(gradients, f"{name}_backward"), differentiable=("input", "target"),
+        gradient=getattr(gradients, f"{name}_backward"), differentiable=("input", "target", "weight"),
         sizes=inputs.ELEMENTWISE_SIZES,
         shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"weight": [None, "random"], "reduction": REDUCTION},
@@ -128,7 +128,7 @@ RECORDS = [
     ),
     LossRecord(
         name="huber_loss", reference=reference.huber_loss, torch_fn=F.huber_loss,
-        gradient=gradients.huber_loss_backward, differentiable=("input", "target"),
+        gradient=gradients.huber_loss_backward, differentiable=("input", "target", "weight"),
         sizes=inputs.ELEMENTWISE_SIZES, build=build_distance,
         shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"weight": [None, "random"], "delta": [1.0, 0.5, 2.5], "reduction": REDUCTION},

@@ -11,6 +11,7 @@ from ._reduction import (
     reduce_elementwise,
     reduce_loss,
     resolve_reduction,
+    unbroadcast,
     upstream_per_element,
 )
 
@@ -320,13 +321,16 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
 def multilabel_soft_margin_loss_backward(grad_output, input, target, weight=None, size_average=None, reduce=None,
                                          reduction="mean"):
     """d/dx[n, c] = g_n w_c (sigmoid(x) - y) / C and d/dy[n, c] = -g_n w_c x / C, g_n the
-    upstream gradient of sample n's class mean."""
+    upstream gradient of sample n's class mean; d/dw_c = sum_n g_n l_nc / C, with l_nc the
+    unweighted binary cross entropy (summed over what broadcasting w added)."""
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
     x, y = np.asarray(input, dtype=np.float64), np.asarray(target, dtype=np.float64)
     g = np.expand_dims(upstream_per_element(grad_output, reduction, x.shape[:-1]), -1) / x.shape[-1]
-    if weight is not None:
-        g = g * broadcast_weight(weight, x.shape)
-    return {"input": g * (sigmoid(x) - y), "target": -g * x}
+    if weight is None:
+        return {"input": g * (sigmoid(x) - y), "target": -g * x}
+    weighted = g * broadcast_weight(weight, x.shape)
+    return {"input": weighted * (sigmoid(x) - y), "target": -weighted * x,
+            "weight": unbroadcast(g * _sigmoid_cross_entropy(x, y), np.shape(weight))}
 
 
 # rows of logits evaluated at once by linear_cross_entropy: at most this many float64 values

@@ -399,7 +399,7 @@ RECORDS = [
     LossRecord(
         name="multilabel_soft_margin_loss", reference=reference.multilabel_soft_margin_loss,
         torch_fn=F.multilabel_soft_margin_loss,
-        gradient=gradients.multilabel_soft_margin_loss_backward, differentiable=("input", "target"),
+        gradient=gradients.multilabel_soft_margin_loss_backward, differentiable=("input", "target", "weight"),
         sizes=inputs.ELEMENTWISE_SIZES, build=build_multilabel_soft_margin,
         shapes=(Shape("2d", (4, 5)), Shape("unbatched", (5,)), Shape("3d", (2, 3, 4)),
                 Shape("n1", (1, 5)), Shape("c1", (4, 1)), Shape("empty", (0, 5)),

@@ -90,7 +90,8 @@ def lacks_kernel(record, dtype, device):
 
 def as_output(tensor, caught=(), ran=()):
     tensor = tensor.detach().cpu()
-    notes = (*dict.fromkeys(str(w.message).splitlines()[0] for w in caught), *(f"ran {kernel}" for kernel in sorted(ran)))
+    warned = dict.fromkeys(str(w.message).splitlines()[0] for w in caught)
+    notes = (*warned, *(f"ran {kernel}" for kernel in sorted(ran)))
     return Output(str(tensor.dtype).removeprefix("torch."), tensor.double().numpy(), notes=notes)
 
 

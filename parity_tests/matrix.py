@@ -28,8 +28,9 @@ KINK_NOTE = "at a hinge's kink "
 def run_suite(python, folder, workers, pytest_args):
     """The suite in the environment of `python`, from this checkout: (returncode, seconds)."""
     folder.mkdir(parents=True, exist_ok=True)
-    command = [str(python), "-m", "pytest", "-p", "no:cacheprovider", "-rfEs", *(["-n", str(workers)] if workers else []),
-               "--junitxml", str(folder / "junit.xml"), "--parity-table", str(folder / "parity-table.md"), *pytest_args]
+    command = [str(python), "-m", "pytest", "-p", "no:cacheprovider", "-rfEs",
+               *(["-n", str(workers)] if workers else []), "--junitxml", str(folder / "junit.xml"),
+               "--parity-table", str(folder / "parity-table.md"), *pytest_args]
     started = time.perf_counter()
     with open(folder / "pytest.log", "w") as log:
         done = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

@@ -78,7 +78,8 @@ class MeasuredTablePlugin:
             counts = found[(loss, device, dtype)]
             counts[0] += row[UNSUPPORTED]
             counts[1] += row["cases"]
-            counts[2].update(note.removeprefix("unsupported: ") for note in row["notes"] if note.startswith("unsupported: "))
+            counts[2].update(note.removeprefix("unsupported: ") for note in row["notes"]
+                             if note.startswith("unsupported: "))
         return [{"loss": loss, "device": device, "dtype": dtype, "unsupported checks": f"{missing} of {cases}",
                  "message": sorted(messages)[0]} for (loss, device, dtype), (missing, cases, messages)
                 in sorted(found.items()) if missing]

@@ -106,8 +106,9 @@ def check_numpy_bridge():
     try:
         torch.from_numpy(np.zeros(1))
     except RuntimeError as error:
-        raise pytest.UsageError(f"torch {torch.__version__} cannot take NumPy {np.__version__} arrays ({error}): "
-                                "install the NumPy it was built for, e.g. pip install 'numpy<2' for torch < 2.3") from None
+        raise pytest.UsageError(
+            f"torch {torch.__version__} cannot take NumPy {np.__version__} arrays ({error}): install the NumPy "
+            "it was built for, e.g. pip install 'numpy<2' for torch < 2.3") from None
 
 
 def pytest_collection_modifyitems(config, items):

@@ -66,7 +66,8 @@ def test_committed_golden_file_is_reproducible(tmp_path, torch_under_test):
     outputs, seeds = record_outputs(BUILT_IN, "cpu")
     save_golden(tmp_path / "again.npz", outputs, seeds, "cpu")
     again_manifest, again = load_golden(tmp_path / "again.npz")
-    hint = "; if the records changed on purpose, record again with torch 2.13.0: python -m parity_tests.golden --out fixtures/golden/torch-2.13.0-cpu.npz --force"
+    hint = ("; if the records changed on purpose, record again with torch 2.13.0: "
+            "python -m parity_tests.golden --out fixtures/golden/torch-2.13.0-cpu.npz --force")
     assert list(again) == list(committed), "the recorded cases differ from the committed ones" + hint
     assert [row[:2] for row in again_manifest["cases"]] == [row[:2] for row in manifest["cases"]], "seeds" + hint
     # NumPy makes the inputs (its log and exp may round differently across versions and CPUs)

@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from .harness import ABSENT_DEVICE_REASONS, present_devices
-from .records import RECORDS
 from .runner import ItemRunner
 
 

@@ -36,7 +36,8 @@ def test_a_keyword_the_running_torch_lacks_is_found_from_its_signature():
     def without_reduction(input, scale):
         return (input * scale).mean()
     record = toy_record(without_reduction, keyword_since={"reduction": "9.0"})
-    assert unavailable(record, {"reduction": "sum"}) == f"toy_loss: reduction= (torch 9.0) newer than torch {TORCH_VERSION}"
+    assert unavailable(record, {"reduction": "sum"}) == \
+        f"toy_loss: reduction= (torch 9.0) newer than torch {TORCH_VERSION}"
     assert unavailable(record, {}) == ""
     told_wrong = toy_record(without_reduction, keyword_since={"reduction": "2.0"})  # data says it is there
     assert unavailable(told_wrong, {"reduction": "sum"}) == f"toy_loss: torch {TORCH_VERSION} takes no reduction="

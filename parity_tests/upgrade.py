@@ -206,7 +206,8 @@ def markdown_report(reports, speed=None):
             if row["unchanged"] == sum(row[kind] for kind in CLASSES):
                 continue
             told = "<br>".join(f"{cause}: {len(cases)}: {', '.join(cases[:CAUSES_SHOWN])}"
-                               + (", ..." if len(cases) > CAUSES_SHOWN else "") for cause, cases in row["causes"].items())
+                               + (", ..." if len(cases) > CAUSES_SHOWN else "")
+                               for cause, cases in row["causes"].items())
             lines.append(f"| {row['loss']} | {row['dtype']} | {row['check']} | "
                          + " | ".join(str(row[kind]) for kind in CLASSES) + f" | {told} |")
         lines.append("")
@@ -253,7 +254,8 @@ def speed(old_python, new_python, folder, size):
         old = (first[kernel] + second[kernel]) / 2
         bar = max(noise[kernel], 2 * median)
         ratio = new[kernel] / old
-        verdict = "slower beyond noise" if ratio > 1 + bar else "faster beyond noise" if ratio < 1 - bar else "within noise"
+        verdict = ("slower beyond noise" if ratio > 1 + bar else "faster beyond noise" if ratio < 1 - bar
+                   else "within noise")
         rows.append({"kernel": kernel.removeprefix("test_loss[").removesuffix("]"), "old": old, "new": new[kernel],
                      "ratio": ratio, "noise": noise[kernel], "verdict": verdict})
     return {"size": size, "runs": "old, new, old", "noise": median, "rows": rows,

@@ -419,8 +419,8 @@ RECORDS = [
     LossRecord(
         name="linear_cross_entropy", reference=reference.linear_cross_entropy,
         torch_fn=getattr(F, "linear_cross_entropy", None), since="2.13",
-        kernels={"chunked": ("torch.nn.modules.linear_cross_entropy", ("_linear_cross_entropy_batch_chunked",
-                                                                       "_linear_cross_entropy_batch_chunked_no_reduction"))},
+        kernels={"chunked": ("torch.nn.modules.linear_cross_entropy", (
+            "_linear_cross_entropy_batch_chunked", "_linear_cross_entropy_batch_chunked_no_reduction"))},
         gradient=gradients.linear_cross_entropy_backward,
         differentiable=("input", "linear_weight", "linear_bias"),
         sizes={"small": (32, 64, 1000), "medium": (256, 256, 8000), "large": (512, 512, 32000)},

@@ -248,7 +248,7 @@ def within_band(check_id, before, after):
     finite = np.isfinite(before.values)
     check = parse(check_id)
     tolerance = tolerance_for(check.loss, check.device, check.dtype, check.case,
-                              kind="gradient" if check.argument else "value")
+                              kind="gradient" if check.argument else "value", argument=check.argument)
     return bool(np.array_equal(np.where(finite, 0, before.values), np.where(finite, 0, after.values), equal_nan=True)
                 and np.all(np.abs(after.values - before.values)[finite] <= tolerance.allowed(before.values[finite])))
 
@@ -305,15 +305,17 @@ def current_checks(record, case, dtype, device, gradients):
                             tolerance_for(record.name, device, dtype, case.name))}
     if not (gradients and record.gradient and record.differentiable):
         return checks
-    tolerance = tolerance_for(record.name, device, dtype, case.name, kind="gradient")
+    tolerance = lambda name: tolerance_for(record.name, device, dtype, case.name, kind="gradient", argument=name)
     try:
         found = run_backward(record, case, dtype, device)
     except Exception as error:  # as torch_gradients records it
-        return {**checks, gradient_id(record.name, record.differentiable[0], device, dtype, case.name):
-                (raised(error), None, None, tolerance)}
+        first = record.differentiable[0]
+        return {**checks, gradient_id(record.name, first, device, dtype, case.name):
+                (raised(error), None, None, tolerance(first))}
     for name, (gradient, expected, alternative) in found.items():
         output = raised(RuntimeError("no gradient")) if gradient is None else as_output(gradient)
-        checks[gradient_id(record.name, name, device, dtype, case.name)] = (output, expected, alternative, tolerance)
+        checks[gradient_id(record.name, name, device, dtype, case.name)] = (output, expected, alternative,
+                                                                            tolerance(name))
     return checks
 
 

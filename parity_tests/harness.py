@@ -184,13 +184,22 @@ def differentiable_call(record, case, dtype, device, function=None):
     torch_call, numpy_call = torch_arguments(case, dtype, device)
     args, kwargs = torch_call
     bound = {**dict(zip(parameter_names(record.reference), args)), **kwargs}
-    names = [name for name in record.differentiable
-             if isinstance(bound.get(name), torch.Tensor) and bound[name].is_floating_point()]
+    names = differentiated(record, bound)
     tensors = [bound[name].requires_grad_() for name in names]
     output = (function or record.torch_fn)(*args, **kwargs)
     upstream = torch.from_numpy(upstream_gradient(tuple(output.shape), case.seed + 1, upstream_has_zeros(case)))
     upstream = upstream.to(device=output.device, dtype=output.dtype)
     return names, tensors, output, upstream, torch_call, numpy_call
+
+
+def differentiated(record, bound):
+    """The record's differentiable arguments that a call ({name: value}, torch tensors or NumPy
+    arrays) passes as floating arrays, less those torch differentiates only in other calls
+    (record.differentiable_where, e.g. class weights only with probability targets)."""
+    def floating(value):
+        return isinstance(value, (torch.Tensor, np.ndarray)) and "float" in str(value.dtype)
+    return [name for name in record.differentiable if floating(bound.get(name))
+            and (name not in record.differentiable_where or record.differentiable_where[name](bound))]
 
 
 def reference_gradients(record, upstream, args, kwargs):
@@ -336,8 +345,9 @@ def run_vmap(record, case, dtype, device, function=None):
         args, kwargs = call_of(tensors)
         return (function or record.torch_fn)(*args, **kwargs)
 
+    first = {**dict(zip(parameter_names(record.reference), samples[0][0])), **samples[0][1]}
     differentiable = [index for index, name in enumerate(slot_names)
-                      if stacked[index].is_floating_point() and name in record.differentiable]
+                      if stacked[index].is_floating_point() and name in differentiated(record, first)]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         actual = torch.func.vmap(loss)(*stacked)

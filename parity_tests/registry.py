@@ -114,6 +114,8 @@ class LossRecord:
     tolerances: tuple = ()  # overrides as in fixtures/tolerances.json, without "loss"; checked first
     gradient: Any = None  # reference gradient(grad_output, *args, **kwargs) -> {argument: gradient}
     differentiable: tuple = ()  # the arguments torch differentiates, by name (e.g. input, target)
+    differentiable_where: dict = field(default_factory=dict)  # argument -> predicate on a call's arguments
+    # ({name: value}): an argument torch differentiates only in some calls (class weights with probability targets)
     no_finite_differences: dict = field(default_factory=dict)  # argument -> why the finite-difference
     # self-check cannot check its gradient (a convention of torch's, or a jump in the forward)
     kernels: dict = field(default_factory=dict)  # name -> (module, function names): torch's functions whose

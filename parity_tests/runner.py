@@ -158,20 +158,22 @@ class CaseChecks:
         return [self.compared(check, actual, expected, expected_dtype(torch_call[1], self.dtype), tolerance, "value")]
 
     def gradients(self):
-        tolerance = tolerance_for(self.record.name, self.device, self.dtype, self.case.name, kind="gradient")
+        tolerance = lambda name: tolerance_for(self.record.name, self.device, self.dtype, self.case.name,
+                                               kind="gradient", argument=name)
         check = lambda name: CheckId(self.record.name, self.device, self.dtype, self.case.name, name)
         try:
             gradients = run_backward(self.record, self.case, self.dtype, self.device, self.function)
         except Exception as error:  # the backward (perhaps a missing kernel) or the reference's gradient raised
-            return [self.raised(check(name), tolerance, error, "gradient") for name in self.record.differentiable[:1]]
+            return [self.raised(check(name), tolerance(name), error, "gradient")
+                    for name in self.record.differentiable[:1]]
         outcomes = []
         for name, (actual, expected, alternative) in gradients.items():
             if actual is None:
-                outcomes.append(Outcome(check(name), "error", tolerance,
+                outcomes.append(Outcome(check(name), "error", tolerance(name),
                                         message=f"{self.under_test.label} gave no gradient for {name}\n  "
                                                 f"{self.context('gradient')}"))
                 continue
-            outcomes.append(self.compared(check(name), actual, expected, actual.dtype, tolerance, "gradient",
+            outcomes.append(self.compared(check(name), actual, expected, actual.dtype, tolerance(name), "gradient",
                                           f"gradient of {name}: ", alternative=alternative))
         return outcomes
 
@@ -235,8 +237,9 @@ class CaseChecks:
         wanted = expected_dtype(torch_arguments(self.case, self.dtype, self.device)[0][1], self.dtype)
         outcomes = [dataclasses.replace(self.compared(check(), actual, expected, wanted, tolerance, "vmap value",
                                                       "value of every sample: "), ledger_ids=plain(), note=note)]
-        gradient_tolerance = tolerance_for(name, self.device, self.dtype, self.case.name, kind="gradient")
         for argument, (actual, expected, alternative) in gradients.items():
+            gradient_tolerance = tolerance_for(name, self.device, self.dtype, self.case.name, kind="gradient",
+                                               argument=argument)
             outcome = self.compared(check(argument), actual, expected, actual.dtype, gradient_tolerance,
                                     "vmap gradient", f"per-sample gradient of {argument}: ", alternative=alternative)
             outcomes.append(dataclasses.replace(outcome, ledger_ids=plain(argument), note=note or outcome.note))

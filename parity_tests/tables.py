@@ -26,12 +26,12 @@ DEFAULTS = {"value": ("defaults", ""), "gradient": ("gradient_defaults", " gradi
             "double_backward": ("double_backward_defaults", " double backward")}  # kind -> (table, label)
 
 
-def tolerance_for(loss, device, dtype, case_name, kind="value"):
+def tolerance_for(loss, device, dtype, case_name, kind="value", argument=""):
     """The first override of this kind ("value", "gradient" or "double_backward") whose loss,
-    device, dtype and case patterns (one or a list each) all match, the record's own overrides
-    first, else the dtype's default for the kind (torch.testing's for values; measured ones for
-    gradients and second derivatives)."""
-    for case_pattern, tolerance in overrides_for(loss, device, dtype, kind):
+    device, dtype, argument (of a gradient) and case patterns (one or a list each) all match, the
+    record's own overrides first, else the dtype's default for the kind (torch.testing's for
+    values; measured ones for gradients and second derivatives)."""
+    for case_pattern, tolerance in overrides_for(loss, device, dtype, kind, argument):
         if case_pattern.match(case_name):
             return tolerance
     table, label = DEFAULTS[kind]
@@ -40,16 +40,17 @@ def tolerance_for(loss, device, dtype, case_name, kind="value"):
 
 
 @functools.lru_cache(maxsize=None)
-def overrides_for(loss, device, dtype, kind="value"):
-    """(compiled case pattern, Tolerance) of the overrides of this kind matching a loss, device
-    and dtype, in order: looked up once per loss x device x dtype, not once per case."""
+def overrides_for(loss, device, dtype, kind="value", argument=""):
+    """(compiled case pattern, Tolerance) of the overrides of this kind matching a loss, device,
+    dtype and argument, in order: looked up once per loss x device x dtype x argument, not once
+    per case."""
     record = BY_NAME.get(loss)
     own = [{**override, "loss": loss} for override in (record.tolerances if record else ())]
     return [(re.compile("|".join(fnmatch.translate(p) for p in as_list(override.get("case", "*")))),
              Tolerance(override["rtol"], override["atol"], override["id"], override.get("normwise", False)))
             for override in own + TOLERANCES["overrides"] if override.get("kind", "value") == kind
             and all(any(fnmatch.fnmatchcase(value, pattern) for pattern in as_list(override.get(key, "*")))
-                    for key, value in (("loss", loss), ("device", device), ("dtype", dtype)))]
+                    for key, value in (("loss", loss), ("device", device), ("dtype", dtype), ("argument", argument)))]
 
 
 def as_list(pattern_or_patterns):

@@ -198,10 +198,12 @@ def test_tolerance_override_says_why_and_applies_somewhere(override):
 
 @functools.cache
 def applied_tolerances(kind):
-    """The tolerance entries that apply to some case on cpu or cuda, for checks of this kind."""
+    """The tolerance entries that apply to some case (and, for derivatives, argument) on cpu or
+    cuda, for checks of this kind."""
     from .tables import tolerance_for
-    return {tolerance_for(record.name, device, dtype, case.name, kind=kind).source
-            for record in RECORDS for case in record.cases()
+    arguments = lambda record: [""] if kind == "value" else record.differentiable
+    return {tolerance_for(record.name, device, dtype, case.name, kind=kind, argument=argument).source
+            for record in RECORDS for case in record.cases() for argument in arguments(record)
             for device in ("cpu", "cuda") for dtype in (case.dtypes or record.dtypes)}
 
 

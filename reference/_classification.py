@@ -182,13 +182,15 @@ def cross_entropy_backward(grad_output, input, target, weight=None, size_average
                            reduce=None, reduction="mean", label_smoothing=0.0):
     """With p = softmax(x) over the classes, smoothing e and W = sum_c w_c:
     - indices: d/dx[n, c] = g_n [y_n kept] ((1 - e) w[y_n] (p_c - [c = y_n]) + e / C (W p_c - w_c));
-    - probabilities, q = (1 - e) t + e / C: d/dx[n, c] = g_n (p_c sum_k w_k q_k - w_c q_c) and
-      d/dt[n, c] = -g_n (1 - e) w_c log p_c.
+    - probabilities, q = (1 - e) t + e / C: d/dx[n, c] = g_n (p_c sum_k w_k q_k - w_c q_c),
+      d/dt[n, c] = -g_n (1 - e) w_c log p_c and d/dw_c = -sum_n g_n q[n, c] log p[n, c] (torch
+      differentiates class weights there, not with class indices).
     g_n is the upstream gradient, divided by the forward's 'mean' denominator."""
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
     input, target = np.asarray(input, dtype=np.float64), np.asarray(target)
     axis = _class_axis(input)
     num_classes = input.shape[axis]
+    weight_given = weight is not None
     weight = _check_class_weight(weight, num_classes, np.float64)
     along_classes = [1] * input.ndim
     along_classes[axis] = num_classes
@@ -199,8 +201,11 @@ def cross_entropy_backward(grad_output, input, target, weight=None, size_average
         q = target * (1 - label_smoothing) + label_smoothing / num_classes
         g = np.expand_dims(upstream_per_element(grad_output, reduction, np.sum(p, axis=axis).shape,
                                                 input.size // max(num_classes, 1)), axis)
-        return {"input": g * (p * (w * q).sum(axis=axis, keepdims=True) - w * q),
-                "target": -g * (1 - label_smoothing) * w * log_p}
+        gradients = {"input": g * (p * (w * q).sum(axis=axis, keepdims=True) - w * q),
+                     "target": -g * (1 - label_smoothing) * w * log_p}
+        if weight_given:
+            gradients["weight"] = -(g * q * log_p).sum(axis=tuple(d for d in range(input.ndim) if d != axis))
+        return gradients
     target, kept = _check_class_indices(input, target, ignore_index)
     target_weight = _target_weight(weight, target, kept)
     g = np.where(kept, upstream_per_element(grad_output, reduction, target.shape, target_weight.sum()), 0)

@@ -73,6 +73,11 @@ def build_cross_entropy(rng, dims, variant, kwargs):
     return (inputs.logits(rng, dims), target), _class_weight(rng, dims, kwargs)
 
 
+def probability_target(call):
+    """Whether a call's target holds class probabilities (floating), not class indices."""
+    return "float" in str(call["target"].dtype)
+
+
 def fixed_case(loss, name, args, kwargs, dtypes=None):
     """A Case with hand-written arguments."""
     return Case(loss, name, lambda rng: (args, dict(kwargs)), dtypes=dtypes)
@@ -332,7 +337,8 @@ RECORDS = [
     ),
     LossRecord(
         name="cross_entropy", reference=reference.cross_entropy, torch_fn=F.cross_entropy,
-        gradient=gradients.cross_entropy_backward, differentiable=("input", "target"),
+        gradient=gradients.cross_entropy_backward, differentiable=("input", "target", "weight"),
+        differentiable_where={"weight": probability_target},
         sizes=inputs.SEGMENTATION_SIZES, build=build_cross_entropy, shapes=CLASS_SHAPES, variants=("index", "probs"),
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1],
                       "label_smoothing": [0.0, 0.1], "reduction": REDUCTION},

@@ -25,6 +25,8 @@ from pathlib import Path
 
 from .environments import ROOT, environment, versions_of
 
+# torch and the suite's modules are imported inside the steps that run in an environment (record,
+# compare), so that the Python that drives the one command needs neither
 KINK = "at a hinge's kink torch "
 CAUSES_SHOWN = 12  # case ids a cause lists in the Markdown report (the JSON has all)
 

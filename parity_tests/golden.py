@@ -112,17 +112,24 @@ def torch_output(record, torch_call):
     return as_output(output, caught, ran)
 
 
-def torch_gradients(record, case, dtype, device):
-    """{gradient check id: Output} of torch autograd's gradients of the case (harness.run_backward's
-    forward and upstream gradient), or one Output of the error for the first argument."""
+def gradient_checks(record, case, dtype, device, reference=False):
+    """{gradient check id: (torch autograd's Output, the reference's gradient, its other one-sided
+    derivative)} of a case (harness.run_backward's forward and upstream gradient; the reference's
+    parts only where asked, else None); where the backward raises, one check of the first
+    argument holds the error."""
     try:
-        names, tensors, output, upstream, _, _ = differentiable_call(record, case, dtype, device)
-        found = torch.autograd.grad(output, tensors, upstream, allow_unused=True)
+        if reference:
+            found = run_backward(record, case, dtype, device)
+        else:
+            names, tensors, output, upstream, _, _ = differentiable_call(record, case, dtype, device)
+            gradients = torch.autograd.grad(output, tensors, upstream, allow_unused=True)
+            found = {name: (gradient, None, None) for name, gradient in zip(names, gradients)}
     except Exception as error:
-        return {gradient_id(record.name, record.differentiable[0], device, dtype, case.name): raised(error)}
+        first = gradient_id(record.name, record.differentiable[0], device, dtype, case.name)
+        return {first: (raised(error), None, None)}
     return {gradient_id(record.name, name, device, dtype, case.name):
-            raised(RuntimeError("no gradient")) if gradient is None else as_output(gradient)
-            for name, gradient in zip(names, found)}
+            (raised(RuntimeError("no gradient")) if gradient is None else as_output(gradient), expected, alternative)
+            for name, (gradient, expected, alternative) in found.items()}
 
 
 def record_outputs(records, device, dtypes=FLOAT_DTYPES, gradients=False):
@@ -134,7 +141,7 @@ def record_outputs(records, device, dtypes=FLOAT_DTYPES, gradients=False):
             torch_call, _ = torch_arguments(case, dtype, device)
             outputs[test_id], seeds[test_id] = torch_output(record, torch_call), case.seed
             if gradients and record.gradient and record.differentiable:
-                for check_id, output in torch_gradients(record, case, dtype, device).items():
+                for check_id, (output, _, _) in gradient_checks(record, case, dtype, device).items():
                     outputs[check_id], seeds[check_id] = output, case.seed
     return outputs, seeds
 
@@ -305,17 +312,10 @@ def current_checks(record, case, dtype, device, gradients):
                             tolerance_for(record.name, device, dtype, case.name))}
     if not (gradients and record.gradient and record.differentiable):
         return checks
-    tolerance = lambda name: tolerance_for(record.name, device, dtype, case.name, kind="gradient", argument=name)
-    try:
-        found = run_backward(record, case, dtype, device)
-    except Exception as error:  # as torch_gradients records it
-        first = record.differentiable[0]
-        return {**checks, gradient_id(record.name, first, device, dtype, case.name):
-                (raised(error), None, None, tolerance(first))}
-    for name, (gradient, expected, alternative) in found.items():
-        output = raised(RuntimeError("no gradient")) if gradient is None else as_output(gradient)
-        checks[gradient_id(record.name, name, device, dtype, case.name)] = (output, expected, alternative,
-                                                                            tolerance(name))
+    for check_id, found in gradient_checks(record, case, dtype, device, reference=True).items():
+        tolerance = tolerance_for(record.name, device, dtype, case.name, kind="gradient",
+                                  argument=parse(check_id).argument)
+        checks[check_id] = (*found, tolerance)
     return checks
 
 

@@ -175,6 +175,16 @@ def parameter_names(function):
     return tuple(inspect.signature(function).parameters)
 
 
+def bound_arguments(record, args, kwargs):
+    """A call's arguments by name ({name: value}), positional ones named by the reference's signature."""
+    return {**dict(zip(parameter_names(record.reference), args)), **kwargs}
+
+
+def floating(value):
+    """Whether a value is a floating torch tensor or NumPy array."""
+    return isinstance(value, (torch.Tensor, np.ndarray)) and "float" in str(value.dtype)
+
+
 def differentiable_call(record, case, dtype, device, function=None):
     """The forward pass both backward checks start from: the arguments the record says torch
     differentiates (where the case passes them as floating tensors) set to require gradients,
@@ -183,7 +193,7 @@ def differentiable_call(record, case, dtype, device, function=None):
     upstream, torch arguments, NumPy arguments)."""
     torch_call, numpy_call = torch_arguments(case, dtype, device)
     args, kwargs = torch_call
-    bound = {**dict(zip(parameter_names(record.reference), args)), **kwargs}
+    bound = bound_arguments(record, args, kwargs)
     names = differentiated(record, bound)
     tensors = [bound[name].requires_grad_() for name in names]
     output = (function or record.torch_fn)(*args, **kwargs)
@@ -196,8 +206,6 @@ def differentiated(record, bound):
     """The record's differentiable arguments that a call ({name: value}, torch tensors or NumPy
     arrays) passes as floating arrays, less those torch differentiates only in other calls
     (record.differentiable_where, e.g. class weights only with probability targets)."""
-    def floating(value):
-        return isinstance(value, (torch.Tensor, np.ndarray)) and "float" in str(value.dtype)
     return [name for name in record.differentiable if floating(bound.get(name))
             and (name not in record.differentiable_where or record.differentiable_where[name](bound))]
 
@@ -345,7 +353,7 @@ def run_vmap(record, case, dtype, device, function=None):
         args, kwargs = call_of(tensors)
         return (function or record.torch_fn)(*args, **kwargs)
 
-    first = {**dict(zip(parameter_names(record.reference), samples[0][0])), **samples[0][1]}
+    first = bound_arguments(record, *samples[0])
     differentiable = [index for index, name in enumerate(slot_names)
                       if stacked[index].is_floating_point() and name in differentiated(record, first)]
     with warnings.catch_warnings(record=True) as caught:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from .harness import (differentiated, finite_difference_step, parameter_names, unavailable, upstream_has_zeros,
-                      with_argument)
+from .harness import (bound_arguments, differentiated, finite_difference_step, floating, unavailable,
+                      upstream_has_zeros, with_argument)
 from .nested import needs_checkout, run_pytest_inline
 from .records import BY_NAME, RECORDS
 from .runner import ItemRunner
@@ -36,7 +36,7 @@ def test_reference_gradient_matches_finite_differences(record_with_gradient):
     record, checked = record_with_gradient, 0
     for case in record.cases()[:FINITE_DIFFERENCE_CASES]:
         args, kwargs = case.arguments()
-        bound = {**dict(zip(parameter_names(record.reference), args)), **kwargs}
+        bound = bound_arguments(record, args, kwargs)
         output = np.asarray(record.reference(*args, **kwargs), dtype=np.float64)
         if not np.isfinite(output).all() or output.size == 0:
             continue
@@ -114,12 +114,12 @@ def differentiated_by_torch(record, case):
     from .harness import torch_arguments
     found = set()
     (args, kwargs), _ = torch_arguments(case, "float64", "cpu")
-    bound = {**dict(zip(parameter_names(record.reference), args)), **kwargs}
+    bound = bound_arguments(record, args, kwargs)
     for name, value in bound.items():
-        if not (isinstance(value, torch.Tensor) and value.is_floating_point()):
+        if not floating(value):
             continue
         (args, kwargs), _ = torch_arguments(case, "float64", "cpu")  # fresh tensors
-        tensor = {**dict(zip(parameter_names(record.reference), args)), **kwargs}[name].requires_grad_()
+        tensor = bound_arguments(record, args, kwargs)[name].requires_grad_()
         try:
             gradient, = torch.autograd.grad(record.torch_fn(*args, **kwargs).sum(), [tensor], allow_unused=True)
         except RuntimeError:  # e.g. "the derivative for 'weight' is not implemented"
@@ -148,7 +148,7 @@ def test_torch_and_the_reference_differentiate_the_same_arguments(record, torch_
         args, kwargs = reference_arguments(*torch_arguments(case, "float64", "cpu"))
         output = np.asarray(record.reference(*args, **kwargs))
         by_reference = record.gradient(np.ones(output.shape), *args, **kwargs)
-        bound = {**dict(zip(parameter_names(record.reference), args)), **kwargs}
+        bound = bound_arguments(record, args, kwargs)
         named = {name for name in by_reference if name in bound}
         listed = set(differentiated(record, bound))
         shapes = {name: (np.shape(by_reference[name]), np.shape(bound[name])) for name in named

@@ -55,6 +55,13 @@ def record(device, out, losses):
     print(f"recorded {len(outputs)} values and gradients of torch {torch.__version__} on {device} into {out}")
 
 
+def value_check_of(check_id):
+    """The id of the value check of a gradient check's case (a value check's own id)."""
+    from .case_ids import parse, value_id
+    check = parse(check_id)
+    return value_id(check.loss, check.device, check.dtype, check.case)
+
+
 def not_run(device):
     """{value check id: why the running torch cannot run it} (a function, keyword or argument kind
     it lacks), for the causes of new and removed checks."""
@@ -87,7 +94,7 @@ def cause_of(change, before, after, old_reasons, new_reasons, unchanged, kink, s
     from .case_ids import parse
     from .runner import not_implemented
     from .tables import divergences_for
-    value_check = re.sub(r"\.d\w+-", "-", change.id, count=1)  # the value check of a gradient's case
+    value_check = value_check_of(change.id)
     if change.kind == "new":
         why = old_reasons.get(value_check)
         return f"API: the old torch could not run it ({why})" if why else "new case in the registry"
@@ -147,7 +154,7 @@ def compare(paths, device, losses=None):
             after, expected, alternative = now.get(change.id, (None, None, None))
             kink = (kink_choice(before, expected, alternative), kink_choice(after, expected, alternative)) \
                 if before is not None and after is not None else ("", "")
-            value_check = re.sub(r"\.d\w+-", "-", change.id, count=1)
+            value_check = value_check_of(change.id)
             said = (outputs.get(value_check), now.get(value_check, (None,))[0])
             change.cause = cause_of(change, before, after, manifest.get("not_run", {}), new_reasons, unchanged, kink,
                                     said)

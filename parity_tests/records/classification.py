@@ -6,6 +6,7 @@ from torch import nn
 
 import reference
 from reference import gradients
+from ..harness import floating
 from ..registry import BadCall, Case, LossRecord, Shape
 from . import inputs
 from hypothesis import strategies as st
@@ -75,7 +76,7 @@ def build_cross_entropy(rng, dims, variant, kwargs):
 
 def probability_target(call):
     """Whether a call's target holds class probabilities (floating), not class indices."""
-    return "float" in str(call["target"].dtype)
+    return floating(call["target"])
 
 
 def fixed_case(loss, name, args, kwargs, dtypes=None):

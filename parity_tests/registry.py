@@ -5,6 +5,7 @@ of keywords, the keyword grid, the dtypes, and the bad calls. Parity tests, rand
 module checks and benchmarks all iterate the same records.
 """
 import functools
+import inspect
 import itertools
 import zlib
 from dataclasses import dataclass, field
@@ -87,6 +88,8 @@ class BadCall:
     torch_accepts: str = ""
     variant: str = ""  # the record's variant (argument kind) the call uses: skipped where torch lacks it
     torch_rejects_since: str = ""  # the torch version that began to reject it (older ones accept it)
+    torch_crashes: str = ""  # torch does not check it and may crash the process (the upstream issue): its call
+    # runs in a process of its own, and a clean error there means torch now checks it
 
 
 @dataclass(frozen=True, repr=False)
@@ -120,6 +123,8 @@ class LossRecord:
     # self-check cannot check its gradient (a convention of torch's, or a jump in the forward)
     kernels: dict = field(default_factory=dict)  # name -> (module, function names): torch's functions whose
     # call shows a case reached that code path (e.g. the chunked kernel), recorded per case (harness.kernels_spied)
+    mistakes: Any = None  # call ({name: value}) -> [(label, argument, invalid value, BadCall options)]: invalid but
+    # plausible values (a class index of -2 or C, a length past the input) tried on every shape's default case
     sizes: dict = field(default_factory=dict)  # benchmark size name -> dims for build (default: derived)
     bench_keywords: dict = field(default_factory=dict)  # non-default keywords of the benchmark calls
 
@@ -147,16 +152,38 @@ class LossRecord:
                 f"{type(error).__name__}: {first_line}")
 
     def all_bad_calls(self):
-        """The record's bad calls, plus an unknown reduction on its first case for every record
-        with a `reduction` keyword."""
+        """The record's bad calls, its mistakes on every shape's default case, and an unknown
+        reduction on its first case for every record with a `reduction` keyword."""
+        calls = self.bad_calls + self.mistaken_calls()
         if "reduction" not in self.keyword_grid:
-            return self.bad_calls
+            return calls
         first = self.cases()[0]
 
         def build(rng):
             args, kwargs = first.arguments()
             return args, {**kwargs, "reduction": "average"}
-        return self.bad_calls + (BadCall("unknown_reduction", build, ValueError, "reduction"),)
+        return calls + (BadCall("unknown_reduction", build, ValueError, "reduction"),)
+
+    def mistaken_calls(self):
+        """BadCalls `<mistake>-<shape>`: each of the record's mistakes on the default case of
+        every shape (its first variant that builds one), named by shape, raising ValueError."""
+        if self.mistakes is None:
+            return ()
+        defaults = {key: values[0] for key, values in self.keyword_grid.items()}
+        names = list(inspect.signature(self.reference).parameters)
+        calls = []
+        for shape in self.shapes:
+            case = next((case for variant in self.variants if (case := self.case(shape, variant, defaults))), None)
+            if case is None:
+                continue
+            args, kwargs = case.arguments()
+            call = {**dict(zip(names, args)), **kwargs}
+            for label, argument, value, options in self.mistakes(call):
+                changed = {**call, argument: value}
+                positional = [changed.pop(name) for name in names[:len(args)]]
+                calls.append(BadCall(f"{label}-{shape.name}", lambda rng, a=positional, k=changed: (a, dict(k)),
+                                     ValueError, argument, variant=case.variant, **options))
+        return tuple(calls)
 
     def cases(self):
         """The fixed grid, then the record's edge cases."""

@@ -109,14 +109,14 @@ def test_the_readme_example_of_adding_a_loss_runs(tmp_path):
 @pytest.mark.skipif(not TAKES_LOSS_WEIGHTS, reason=NO_LOSS_WEIGHTS)
 def test_a_torch_wrapping_candidate_is_green_but_for_its_own_bug(tmp_path):
     """--impl on a candidate that is torch's own losses but for a huber_loss that ignores delta
-    and a stricter multilabel_soft_margin_loss: only huber_loss fails, on its delta cases, with
+    and a stricter cross_entropy: only huber_loss fails, on its delta cases, with
     the candidate named in the message; its kl_div and BCE-with-logits share torch's known
     divergences (the ledger applies to any candidate where it gives torch eager's output), which
-    with --ledger none are its own; its rejection of a target shape torch broadcasts (and the
+    with --ledger none are its own; its rejection of a label_smoothing torch ignores (and the
     reference rejects) passes, noted in the measured table."""
     module = "parity_tests.examples.wrapped_torch_losses"
     selection = ["-k", "test_parity and cpu-float64 and (huber_loss or kl_div or binary_cross_entropy_with_logits)"
-                 " or multilabel_soft_margin_loss-target_broadcast_shape"]
+                 " or cross_entropy-label_smoothing_negative"]
     result = run_pytest_inline("parity_tests/test_parity.py", "parity_tests/test_torch_api.py", "--impl",
                                module, *selection, "-rf", tmp_path=tmp_path)
     failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
@@ -129,7 +129,7 @@ def test_a_torch_wrapping_candidate_is_green_but_for_its_own_bug(tmp_path):
     shared = lambda loss: sum(row["torch's known divergences"] for row in rows if row["loss"] == loss)
     assert shared("kl_div") >= 4 and shared("binary_cross_entropy_with_logits") >= 2, rows
     assert all(row["new divergences"] == 0 for row in rows if row["loss"] != "huber_loss")
-    assert any("stricter than torch: rejects target_broadcast_shape" in row["notes"] for row in rows), rows
+    assert any("stricter than torch: rejects label_smoothing_negative" in row["notes"] for row in rows), rows
 
     strict = run_pytest_inline("parity_tests/test_parity.py", "--impl", module, "--ledger", "none", "-k",
                                "cpu-float64 and kl_div", "-rf", tmp_path=tmp_path)

@@ -3,6 +3,9 @@ and have no loss the registry does not know."""
 import fnmatch
 import functools
 import inspect
+import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,7 +15,7 @@ from torch import nn
 from torch.torch_version import TorchVersion
 
 from .api_drift import ApiDrift, expected_parameters, parameters, signature_drift, torch_signature
-from .harness import TORCH_VERSION, skip_if_unavailable, to_torch, unavailable
+from .harness import TORCH_VERSION, describe_call, skip_if_unavailable, to_torch, unavailable
 from .records import BY_NAME, RECORDS
 from .case_ids import CheckId, value_id
 from .tables import LEDGER, TOLERANCES, arbitrary, load
@@ -88,6 +91,7 @@ def test_bad_call_is_rejected_by_the_reference_naming_the_argument(record, bad):
     args, kwargs = bad.build(np.random.default_rng(0))
     with pytest.raises(bad.error, match=rf"^{bad.argument}: "):
         record.reference(*args, **kwargs)
+        pytest.fail(f"the reference accepted the bad call {bad.name}: {describe_call(record, args, kwargs)}")
 
 
 @pytest.mark.parametrize("record, bad", BAD_CALLS)
@@ -102,9 +106,13 @@ def test_bad_call_is_rejected_where_torch_rejects_it(record, bad, under_test, re
     tensors = [to_torch(a, "float64", "cpu", "contiguous") for a in args]
     keywords = {k: to_torch(v, "float64", "cpu", "contiguous") for k, v in kwargs.items()}
     call = lambda: under_test.function(record)(*tensors, **keywords)
-    if not torch_accepts(bad):
+    shown = f"{bad.name}: {describe_call(record, tensors, keywords)}"
+    if bad.torch_crashes and under_test.is_torch:
+        rejected_in_a_process_of_its_own(record, args, kwargs, bad, shown)
+    elif not torch_accepts(bad):
         with pytest.raises((RuntimeError, ValueError, IndexError, TypeError)):
             call()
+            pytest.fail(f"{under_test.label} accepted the bad call {shown}")
     elif under_test.is_torch:
         call()  # torch accepts it: see bad.torch_accepts
     else:
@@ -115,6 +123,24 @@ def test_bad_call_is_rejected_where_torch_rejects_it(record, bad, under_test, re
             request.node.user_properties.append(("parity", {
                 "loss": record.name, "device": "cpu", "dtype": "float64", "tolerance": "bad calls", "rtol": 0.0,
                 "atol": 0.0, "notes": [note]}))
+
+
+def rejected_in_a_process_of_its_own(record, args, kwargs, bad, shown):
+    """A bad call torch does not check and may crash on (bad.torch_crashes), run in a child
+    process: it crashes or returns an arbitrary value, as known; a clean error means torch now
+    checks it, and fails so that the record drops torch_crashes (then this is an ordinary bad call)."""
+    script = ("import pickle, sys, torch\n"
+              "args, kwargs = pickle.loads(sys.stdin.buffer.read())\n"
+              "as_tensor = lambda v: torch.from_numpy(v) if hasattr(v, 'dtype') else v\n"
+              f"try:\n    torch.nn.functional.{record.torch_fn.__name__}(*map(as_tensor, args), "
+              "**{k: as_tensor(v) for k, v in kwargs.items()})\n"
+              "except Exception as error:\n    print('raised', type(error).__name__, error); sys.exit(3)\n"
+              "print('returned')\n")
+    result = subprocess.run([sys.executable, "-c", script], input=pickle.dumps((args, kwargs)), capture_output=True,
+                            timeout=120)
+    output = result.stdout.decode(errors="replace").strip()
+    assert result.returncode != 3, (f"torch now rejects {shown} cleanly ({output}): drop torch_crashes "
+                                    f"from the record ({bad.torch_crashes})")
 
 
 def torch_accepts(bad):

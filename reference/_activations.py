@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 
 from ._blocks import map_blocks
+from ._reduction import check_floating
 
 
 def _implicit_dim(name, ndim):
@@ -21,6 +22,7 @@ def _prepare(input, dim, dtype, name):
     x = np.asarray(input)
     if dtype is not None:
         x = x.astype(dtype)
+    check_floating(input=x)
     if dim is None:
         dim = _implicit_dim(name, x.ndim)
     rank = max(x.ndim, 1)
@@ -90,7 +92,9 @@ def sigmoid_backward(grad_output, input):
 
 def logsigmoid(input):
     """logsigmoid(x) = log(1 / (1 + exp(-x))) = min(x, 0) - log1p(exp(-|x|))."""
-    return np.asarray(map_blocks(lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))), np.asarray(input)))
+    input = np.asarray(input)
+    check_floating(input=input)
+    return np.asarray(map_blocks(lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))), input))
 
 
 def logsigmoid_backward(grad_output, input):

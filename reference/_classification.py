@@ -6,6 +6,8 @@ import numpy as np
 from ._activations import log_softmax, sigmoid
 from ._reduction import (
     broadcast_weight,
+    check_floating,
+    check_same_dtype,
     check_same_shape,
     check_unit_interval,
     reduce_elementwise,
@@ -41,6 +43,8 @@ def _check_class_indices(input, target, ignore_index):
     if not np.issubdtype(target.dtype, np.integer):
         raise TypeError(f"target: expected integer class indices, got dtype {target.dtype}")
     expected = input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()
+    if input.ndim == 1 and target.shape == (1,):  # torch's forward takes it for the one sample (C,) is
+        target = target.reshape(())
     if target.shape != expected:
         raise ValueError(
             f"target: expected shape {expected} for input of shape {input.shape}, got {target.shape}"
@@ -104,6 +108,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     input, target = np.asarray(input), np.asarray(target)
+    check_floating(input=input)
+    check_same_dtype(input, weight=weight)
     target, kept = _check_class_indices(input, target, ignore_index)
     weight = _check_class_weight(weight, input.shape[_class_axis(input)], input.dtype)
     target_weight = _target_weight(weight, target, kept).astype(input.dtype)
@@ -139,9 +145,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing: expected a value in [0, 1], got {label_smoothing}")
     input, target = np.asarray(input), np.asarray(target)
+    check_floating(input=input)
     if input.ndim >= 1 and target.shape == input.shape:
         return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction,
                                             label_smoothing)
+    check_same_dtype(input, weight=weight)  # the class-index kernel's rule; probabilities promote
     target, kept = _check_class_indices(input, target, ignore_index)
     axis = _class_axis(input)
     num_classes = input.shape[axis]
@@ -173,9 +181,14 @@ def _cross_entropy_probabilities(input, target, weight, ignore_index, reduction,
     weight = _check_class_weight(weight, num_classes, input.dtype)
     weight_shape = [1] * input.ndim
     weight_shape[axis] = num_classes
-    smoothed = target * (1 - label_smoothing) + label_smoothing / num_classes
+    smoothed = _smoothed_probabilities(target, label_smoothing, num_classes)
     loss = -(log_softmax(input, axis) * smoothed * weight.reshape(weight_shape)).sum(axis=axis)
     return reduce_loss(loss.astype(input.dtype), reduction, denominator=input.size // max(num_classes, 1))
+
+
+def _smoothed_probabilities(target, label_smoothing, num_classes):
+    """q = (1 - e) t + e / C (no smoothing term without smoothing, so that C = 0 classes is no division)."""
+    return target * (1 - label_smoothing) + (label_smoothing / num_classes if label_smoothing else 0.0)
 
 
 def cross_entropy_backward(grad_output, input, target, weight=None, size_average=None, ignore_index=-100,
@@ -198,7 +211,7 @@ def cross_entropy_backward(grad_output, input, target, weight=None, size_average
     log_p = log_softmax(input, axis)
     p = np.exp(log_p)
     if input.ndim >= 1 and target.shape == input.shape:
-        q = target * (1 - label_smoothing) + label_smoothing / num_classes
+        q = _smoothed_probabilities(target, label_smoothing, num_classes)
         g = np.expand_dims(upstream_per_element(grad_output, reduction, np.sum(p, axis=axis).shape,
                                                 input.size // max(num_classes, 1)), axis)
         gradients = {"input": g * (p * (w * q).sum(axis=axis, keepdims=True) - w * q),
@@ -240,6 +253,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     input, target = np.asarray(input), np.asarray(target)
+    check_floating(input=input)
+    check_same_dtype(input, target=target)
     check_same_shape(input, target)
     check_unit_interval(input, "input")
     check_unit_interval(target, "target")
@@ -276,6 +291,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     input, target = np.asarray(input), np.asarray(target)
+    check_floating(input=input, target=target)
     check_same_shape(input, target)
     given = {name: broadcast_weight(value, input.shape, name=name)
              for name, value in (("pos_weight", pos_weight), ("weight", weight)) if value is not None}
@@ -308,34 +324,48 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     """Multi-label one-versus-all loss over the last (class) dimension of size C.
 
     l_n = -1/C * sum_c w_c * (y_nc * log sigmoid(x_nc) + (1 - y_nc) * log sigmoid(-x_nc)),
-    the class-mean of binary_cross_entropy_with_logits; 'mean' averages over samples.
+    the class-mean of binary_cross_entropy_with_logits; 'mean' averages over samples. As in
+    torch, input, target and weight broadcast together and the sum runs over the input's last
+    axis (axis input.ndim - 1 of the broadcast loss), divided by the input's C.
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     input, target = np.asarray(input), np.asarray(target)
+    check_floating(input=input)
+    loss = _sigmoid_cross_entropy(*_multilabel_broadcast(input, target))
+    if weight is not None:
+        loss = broadcast_weight(weight, loss.shape) * loss
+    with np.errstate(invalid="ignore"):  # no classes: 0 / 0 is nan, as in torch
+        class_mean = loss.sum(axis=input.ndim - 1) / input.shape[-1]
+    return reduce_loss(class_mean.astype(input.dtype), reduction)
+
+
+def _multilabel_broadcast(input, target):
+    """input and target broadcast together, after checking that the input has a class axis."""
     if input.ndim < 1:
         raise ValueError("input: expected 1 or more dimensions (got 0)")
-    check_same_shape(input, target)
-    loss = _sigmoid_cross_entropy(input, target)
-    if weight is not None:
-        loss = broadcast_weight(weight, input.shape) * loss
-    with np.errstate(invalid="ignore"):  # no classes: 0 / 0 is nan, as in torch
-        class_mean = loss.sum(axis=-1) / input.shape[-1]
-    return reduce_loss(class_mean.astype(input.dtype), reduction)
+    try:
+        return np.broadcast_arrays(input, target)
+    except ValueError:
+        raise ValueError(f"target: shape {target.shape} does not broadcast with the input's {input.shape}") from None
 
 
 def multilabel_soft_margin_loss_backward(grad_output, input, target, weight=None, size_average=None, reduce=None,
                                          reduction="mean"):
     """d/dx[n, c] = g_n w_c (sigmoid(x) - y) / C and d/dy[n, c] = -g_n w_c x / C, g_n the
     upstream gradient of sample n's class mean; d/dw_c = sum_n g_n l_nc / C, with l_nc the
-    unweighted binary cross entropy (summed over what broadcasting w added)."""
+    unweighted binary cross entropy; each summed over what broadcasting added to its argument."""
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
-    x, y = np.asarray(input, dtype=np.float64), np.asarray(target, dtype=np.float64)
-    g = np.expand_dims(upstream_per_element(grad_output, reduction, x.shape[:-1]), -1) / x.shape[-1]
-    if weight is None:
-        return {"input": g * (sigmoid(x) - y), "target": -g * x}
-    weighted = g * broadcast_weight(weight, x.shape)
-    return {"input": weighted * (sigmoid(x) - y), "target": -weighted * x,
-            "weight": unbroadcast(g * _sigmoid_cross_entropy(x, y), np.shape(weight))}
+    x, y = _multilabel_broadcast(np.asarray(input, dtype=np.float64), np.asarray(target, dtype=np.float64))
+    axis = np.ndim(input) - 1
+    g = np.expand_dims(upstream_per_element(grad_output, reduction, x.shape[:axis] + x.shape[axis + 1:]), axis)
+    g = g / np.shape(input)[-1]
+    if weight is not None:
+        gradients = {"weight": unbroadcast(g * _sigmoid_cross_entropy(x, y), np.shape(weight))}
+        g = g * broadcast_weight(weight, x.shape)
+    else:
+        gradients = {}
+    return {"input": unbroadcast(g * (sigmoid(x) - y), np.shape(input)),
+            "target": unbroadcast(-g * x, np.shape(target)), **gradients}
 
 
 # rows of logits evaluated at once by linear_cross_entropy: at most this many float64 values
@@ -353,6 +383,8 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weig
     reference, does not depend on it.
     """
     input, linear_weight, target = np.asarray(input), np.asarray(linear_weight), np.asarray(target)
+    check_floating(input=input)
+    check_same_dtype(input, linear_weight=linear_weight, linear_bias=linear_bias)
     if input.ndim not in (1, 2):
         raise ValueError(f"input: expected (N, in_features) or (in_features,), got shape {input.shape}")
     if linear_weight.ndim < 2 or linear_weight.shape[-1] != input.shape[-1]:

@@ -5,7 +5,9 @@ import numpy as np
 from ._activations import sigmoid
 from ._classification import _check_class_indices, _take_class
 from ._reduction import (
+    check_floating,
     check_reduction,
+    check_same_dtype,
     reduce_elementwise,
     reduce_loss,
     resolve_reduction,
@@ -34,6 +36,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     """l_n = x_n if y_n = 1, max(0, margin - x_n) if y_n = -1; any other y_n gets both terms,
     as in torch: [y != -1] x + [y != 1] max(0, margin - x)."""
     reduction = resolve_reduction(size_average, reduce, reduction)
+    check_floating(input=np.asarray(input))
     input, target = np.broadcast_arrays(np.asarray(input), np.asarray(target))
     return reduce_elementwise(
         lambda x, y: (np.where(y != -1, x, 0) + np.where(y != 1, np.maximum(margin - x, 0), 0)).astype(x.dtype, copy=False),
@@ -88,6 +91,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     def loss(x, y):
         margin = -y * x
         return (np.maximum(margin, 0) + np.log1p(np.exp(-np.abs(margin)))).astype(x.dtype, copy=False)
+    check_floating(input=np.asarray(input))
     return reduce_elementwise(loss, np.broadcast_arrays(np.asarray(input), np.asarray(target)), reduction)
 
 
@@ -99,29 +103,49 @@ def soft_margin_loss_backward(grad_output, input, target, size_average=None, red
     return {"input": unbroadcast(upstream_per_element(grad_output, reduction, x.shape) * slope, np.shape(input))}
 
 
+def _class_frames(input):
+    """input as (N, C) frames, as torch's multi-class margin losses take it: (N, C) or (C,) with
+    C > 0, or 0-d (one class)."""
+    if not (input.ndim == 0 or (input.ndim in (1, 2) and input.shape[-1] > 0)):
+        raise ValueError(f"input: expected a (N, C) or (C,) array with C > 0, or a 0-d one, got shape {input.shape}")
+    return input.reshape(-1, input.shape[-1] if input.ndim else 1)
+
+
+def _multi_margin_frames(input, target):
+    """(input as (N, C), target as (N,), the output shape of 'none'): target holds one class index
+    per sample, 0-d or 1-D (a (C,) or 0-d input is one sample, a (1, C) one may take a 0-d target)."""
+    frames = _class_frames(input)
+    if target.ndim > 1 or target.size != frames.shape[0]:
+        raise ValueError(f"target: expected {frames.shape[0]} class indices, 0-d or 1-D, for input of shape "
+                         f"{input.shape}, got shape {target.shape}")
+    flat, _ = _check_class_indices(frames, target.reshape(-1), ignore_index=None)
+    return frames, flat, target.shape
+
+
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
                       reduction="mean"):
     """Multi-class hinge: l_n = 1/C sum_{i != y_n} w[y_n] max(0, margin - x[n, y_n] + x[n, i])^p,
-    p in {1, 2}; x is (N, C) or (C,); 'mean' is the plain mean over samples."""
+    p in {1, 2}; x is (N, C), (C,) or 0-d (C = 1); 'none' has the target's shape; 'mean' is the
+    plain mean over samples."""
     reduction = resolve_reduction(size_average, reduce, reduction)
     if p not in (1, 2):
         raise ValueError(f"p: only p == 1 and p == 2 are supported, got {p}")
     input, target = np.asarray(input), np.asarray(target)
-    target, _ = _check_class_indices(input, target, ignore_index=None)
-    if input.ndim > 2:
-        raise ValueError(f"input: expected a (N, C) or (C,) array, got shape {input.shape}")
-    num_classes = input.shape[-1]
+    check_floating(input=input)
+    check_same_dtype(input, weight=weight)
+    frames, target, shape = _multi_margin_frames(input, target)
+    num_classes = frames.shape[-1]
     if weight is not None:
         weight = np.asarray(weight)
         if weight.shape != (num_classes,):
             raise ValueError(f"weight: expected a 1-D array of length C={num_classes}, got shape {weight.shape}")
-    target_logit = np.expand_dims(_take_class(input, target), -1)
-    violation = np.maximum(margin - target_logit + input, 0) ** p
+    target_logit = np.expand_dims(_take_class(frames, target), -1)
+    violation = np.maximum(margin - target_logit + frames, 0) ** p
     others = np.arange(num_classes) != np.expand_dims(target, -1)
     loss = np.where(others, violation, 0).sum(axis=-1) / num_classes
     if weight is not None:
         loss = weight[target] * loss
-    return reduce_loss(np.asarray(loss, dtype=input.dtype), reduction)
+    return reduce_loss(np.asarray(loss.reshape(shape), dtype=input.dtype), reduction)
 
 
 def multi_margin_loss_backward(grad_output, input, target, p=1, margin=1.0, weight=None, size_average=None,
@@ -129,46 +153,55 @@ def multi_margin_loss_backward(grad_output, input, target, p=1, margin=1.0, weig
     """With h_i = margin - x_y + x_i and a_i = g w_y p h_i^(p-1) [h_i > 0] / C for i != y (torch
     counts a violation only when h > 0): d/dx_i = a_i, d/dx_y = -sum_i a_i."""
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
-    x, target = np.asarray(input, dtype=np.float64), np.asarray(target)
-    target, _ = _check_class_indices(x, target, ignore_index=None)
-    num_classes = x.shape[-1]
-    violation = margin - np.expand_dims(_take_class(x, target), -1) + x
+    x = np.asarray(input, dtype=np.float64)
+    frames, target, shape = _multi_margin_frames(x, np.asarray(target))
+    num_classes = frames.shape[-1]
+    violation = margin - np.expand_dims(_take_class(frames, target), -1) + frames
     others = np.arange(num_classes) != np.expand_dims(target, -1)
-    g = upstream_per_element(grad_output, reduction, target.shape)
+    g = upstream_per_element(grad_output, reduction, shape).reshape(-1)
     if weight is not None:
         g = g * np.asarray(weight, dtype=np.float64)[target]
     slope = np.where(others & (violation > 0), p * violation ** (p - 1), 0) * np.expand_dims(g, -1) / num_classes
-    return {"input": slope - (np.arange(num_classes) == np.expand_dims(target, -1)) * slope.sum(axis=-1, keepdims=True)}
+    gradient = slope - (np.arange(num_classes) == np.expand_dims(target, -1)) * slope.sum(axis=-1, keepdims=True)
+    return {"input": gradient.reshape(x.shape)}
 
 
 def _multilabel_pairs(input, target):
     """(how often each class is listed, whether it is listed, the (N, C, C) margins
-    1 - (x[n, j] - x[n, i])) for multilabel_margin_loss, after checking the target."""
+    1 - (x[n, j] - x[n, i])) for multilabel_margin_loss on the input's (N, C) frames, after
+    checking the target: the input's shape, or for a (C,) or 0-d input C entries, 0-d or 1-D."""
+    frames = _class_frames(input)
     if not np.issubdtype(target.dtype, np.integer):
         raise TypeError(f"target: expected integer class indices, got dtype {target.dtype}")
-    if target.shape != input.shape or input.ndim not in (1, 2):
-        raise ValueError(f"target: expected the input's shape {input.shape} (N, C) or (C,), got {target.shape}")
-    num_classes = input.shape[-1]
+    num_classes = frames.shape[-1]
+    fits = target.shape == input.shape if input.ndim == 2 else target.ndim <= 1 and target.size == num_classes
+    if not fits:
+        raise ValueError(f"target: expected the input's shape {input.shape} (or C={num_classes} entries for a "
+                         f"(C,) or 0-d input), got {target.shape}")
+    target = target.reshape(frames.shape)
     if ((target < -1) | (target >= num_classes)).any():
         raise ValueError(f"target: expected class indices in [0, {num_classes}) ended by -1, "
                          f"found {target[(target < -1) | (target >= num_classes)].flat[0]}")
     listed = np.cumprod(target != -1, axis=-1).astype(bool)  # entries before the first -1
     one_hot = (np.expand_dims(target, -1) == np.arange(num_classes)) & np.expand_dims(listed, -1)
     counts = one_hot.sum(axis=-2)  # how often each class is listed
-    return counts, counts > 0, 1 - np.expand_dims(input, -1) + np.expand_dims(input, -2)
+    return counts, counts > 0, 1 - np.expand_dims(frames, -1) + np.expand_dims(frames, -2)
 
 
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Multi-label hinge: with T_n the target indices before the first -1 (repeats counted as
     often as they appear, as torch does) and the others i not in T_n,
     l_n = 1/C sum_{j in T_n} sum_{i not in T_n} max(0, 1 - (x[n, j] - x[n, i])).
-    Evaluated on a (N, C, C) array of pairwise margins."""
+    Evaluated on a (N, C, C) array of pairwise margins; a (C,) or 0-d input (C = 1) is one sample,
+    whose 'none' is 0-d."""
     reduction = resolve_reduction(size_average, reduce, reduction)
     input, target = np.asarray(input), np.asarray(target)
+    check_floating(input=input)
     counts, is_target, pair_margins = _multilabel_pairs(input, target)
     against_others = np.where(np.expand_dims(is_target, -2), 0, np.maximum(pair_margins, 0)).sum(axis=-1)
-    loss = (counts * against_others).sum(axis=-1) / input.shape[-1]
-    return reduce_loss(np.asarray(loss, dtype=input.dtype), reduction)
+    loss = (counts * against_others).sum(axis=-1) / counts.shape[-1]
+    return reduce_loss(np.asarray(loss.reshape(input.shape[:-1] if input.ndim == 2 else ()), dtype=input.dtype),
+                       reduction)
 
 
 def multilabel_margin_loss_backward(grad_output, input, target, size_average=None, reduce=None, reduction="mean"):
@@ -177,10 +210,17 @@ def multilabel_margin_loss_backward(grad_output, input, target, size_average=Non
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
     x, target = np.asarray(input, dtype=np.float64), np.asarray(target)
     counts, is_target, pair_margins = _multilabel_pairs(x, target)
-    g = upstream_per_element(grad_output, reduction, x.shape[:-1])[..., None, None]
+    g = upstream_per_element(grad_output, reduction, x.shape[:-1] if x.ndim == 2 else ()).reshape(-1, 1, 1)
     active = (pair_margins > 0) & np.expand_dims(is_target, -1) & ~np.expand_dims(is_target, -2)
-    pairs = g * np.expand_dims(counts, -1) * active / x.shape[-1]
-    return {"input": pairs.sum(axis=-2) - pairs.sum(axis=-1)}
+    pairs = g * np.expand_dims(counts, -1) * active / counts.shape[-1]
+    return {"input": (pairs.sum(axis=-2) - pairs.sum(axis=-1)).reshape(x.shape)}
+
+
+def _check_cosine_dims(input1, input2, target):
+    """torch's rule: a 1-D target for 2-D inputs, a 0-D target for 1-D inputs (their shapes may broadcast)."""
+    if target.ndim not in (0, 1) or input1.ndim != target.ndim + 1 or input2.ndim != target.ndim + 1:
+        raise ValueError(f"target: expected a 1-D target for 2-D inputs or a 0-D target for 1-D "
+                         f"inputs, got target {target.shape}, input1 {input1.shape} and input2 {input2.shape}")
 
 
 def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
@@ -188,9 +228,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     l_n = 1 - cos_n if y_n = 1, max(0, cos_n - margin) if y_n = -1, and 0 for any other y_n."""
     reduction = resolve_reduction(size_average, reduce, reduction)
     input1, input2, target = np.asarray(input1), np.asarray(input2), np.asarray(target)
-    if target.ndim not in (0, 1) or input1.ndim != target.ndim + 1:
-        raise ValueError(f"target: expected a 1-D target for 2-D inputs or a 0-D target for 1-D "
-                         f"inputs, got target {target.shape} and input1 {input1.shape}")
+    _check_cosine_dims(input1, input2, target)
     dot = np.einsum("...d,...d->...", input1, input2)
     squared_norms = (np.einsum("...d,...d->...", input1, input1) + SQUARED_NORM_EPSILON) * \
         (np.einsum("...d,...d->...", input2, input2) + SQUARED_NORM_EPSILON)
@@ -207,15 +245,18 @@ def cosine_embedding_loss_backward(grad_output, input1, input2, target, margin=0
     other side under "<argument>@other_side")."""
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
     x1, x2, y = (np.asarray(a, dtype=np.float64) for a in (input1, input2, target))
+    _check_cosine_dims(x1, x2, y)
     n1 = np.sqrt(np.einsum("...d,...d->...", x1, x1) + SQUARED_NORM_EPSILON)[..., None]
     n2 = np.sqrt(np.einsum("...d,...d->...", x2, x2) + SQUARED_NORM_EPSILON)[..., None]
     cosine = np.einsum("...d,...d->...", x1, x2)[..., None] / (n1 * n2)
-    upstream = upstream_per_element(grad_output, reduction, y.shape)
+    upstream = upstream_per_element(grad_output, reduction, np.broadcast_shapes(y.shape, cosine.shape[:-1]))
 
     def gradient_at(active):
         scale = (upstream * (np.where(y == 1, -1.0, 0.0) + np.where((y == -1) & active, 1.0, 0.0)))[..., None]
-        return {"input1": scale * (x2 / (n1 * n2) - cosine * x1 / n1 ** 2),
-                "input2": scale * (x1 / (n1 * n2) - cosine * x2 / n2 ** 2)}
+        # the dot product sums over the broadcast inputs, each norm over its own argument
+        to = lambda term, x: unbroadcast(scale * term, x.shape)
+        return {"input1": to(x2 / (n1 * n2), x1) - to(cosine * x1 / n1 ** 2, x1),
+                "input2": to(x1 / (n1 * n2), x2) - to(cosine * x2 / n2 ** 2, x2)}
     return _both_sides(gradient_at, np.where(y == -1, cosine[..., 0] - margin, 1.0))
 
 
@@ -225,13 +266,20 @@ def _pairwise_distance(x1, x2, p=2.0, eps=1e-6):
 
 
 def _check_triplet(anchor, positive, negative, margin):
+    """The three arguments as arrays of at least one dimension (torch takes 0-d ones as vectors of
+    one element: their distance is 0-d), after checking the margin and their dimensions."""
     if not margin > 0:
         raise ValueError(f"margin: expected a value greater than 0, got {margin}")
     anchor, positive, negative = map(np.asarray, (anchor, positive, negative))
     if not anchor.ndim == positive.ndim == negative.ndim:
         raise ValueError(f"negative: expected as many dimensions as anchor ({anchor.ndim}) and "
                          f"positive ({positive.ndim}), got {negative.ndim}")
-    return anchor, positive, negative
+    try:
+        np.broadcast_shapes(anchor.shape, positive.shape, negative.shape)
+    except ValueError:
+        raise ValueError(f"negative: shapes anchor {anchor.shape}, positive {positive.shape} and negative "
+                         f"{negative.shape} do not broadcast together") from None
+    return tuple(np.atleast_1d(x) for x in (anchor, positive, negative))
 
 
 def _triplet_loss(distance, anchor, positive, negative, margin, swap, reduction):
@@ -267,8 +315,10 @@ def _triplet_backward(distance, slope, grad_output, anchor, positive, negative, 
     [margin + d(a, p) - d_neg >= 0] (the gradient passing at the kink, torch 2.13's clamp_min;
     the other side under "<argument>@other_side") and d_neg = d(a, n), or
     d(p, n) where swap picks it (d(p, n) < d(a, n)): d/da = G (J(a, p) - [d(a, n)] J(a, n)),
-    d/dp = G (K(a, p) - [d(p, n)] J(p, n)), d/dn = -G ([d(a, n)] K(a, n) + [d(p, n)] K(p, n))."""
-    a, p_, n = (np.asarray(x, dtype=np.float64) for x in (anchor, positive, negative))
+    d/dp = G (K(a, p) - [d(p, n)] J(p, n)), d/dn = -G ([d(a, n)] K(a, n) + [d(p, n)] K(p, n)),
+    each term summed over the dimensions broadcasting added to its argument."""
+    shapes = {"anchor": np.shape(anchor), "positive": np.shape(positive), "negative": np.shape(negative)}
+    a, p_, n = (np.atleast_1d(np.asarray(x, dtype=np.float64)) for x in (anchor, positive, negative))
     to_positive, to_negative, between = distance(a, p_), distance(a, n), distance(p_, n)
     swapped = (between < to_negative) if swap else np.zeros(np.shape(to_negative), dtype=bool)
     upstream = upstream_per_element(grad_output, reduction, np.shape(to_negative))
@@ -277,8 +327,11 @@ def _triplet_backward(distance, slope, grad_output, anchor, positive, negative, 
 
     def gradient_at(active):
         g = (upstream * active)[..., None]
-        return {"anchor": g * (j_ap - from_anchor * j_an), "positive": g * (k_ap - from_positive * j_pn),
-                "negative": -g * (from_anchor * k_an + from_positive * k_pn)}
+        # each distance's slope summed back to its own argument's shape, as broadcasting added
+        to = lambda slope, x, name: unbroadcast(g * slope, x.shape).reshape(shapes[name])
+        return {"anchor": to(j_ap, a, "anchor") - to(from_anchor * j_an, a, "anchor"),
+                "positive": to(k_ap, p_, "positive") - to(from_positive * j_pn, p_, "positive"),
+                "negative": -to(from_anchor * k_an, n, "negative") - to(from_positive * k_pn, n, "negative")}
     return _both_sides(gradient_at, margin + to_positive - np.where(swapped, between, to_negative))
 
 

@@ -99,6 +99,22 @@ def unbroadcast(gradient, shape):
     return summed.sum(axis=kept, keepdims=True) if kept else summed
 
 
+def check_floating(**arrays):
+    """Raise a TypeError naming the first array argument that is not floating (None and Python
+    numbers pass): torch computes these losses in floating types only."""
+    for name, value in arrays.items():
+        if isinstance(value, np.ndarray) and not np.issubdtype(value.dtype, np.floating):
+            raise TypeError(f"{name}: expected a floating point array, got dtype {value.dtype}")
+
+
+def check_same_dtype(input, **arrays):
+    """Raise a TypeError naming the first array argument (None passes) whose dtype is not the
+    input's: torch's kernels of these losses take their arguments in one dtype."""
+    for name, value in arrays.items():
+        if value is not None and np.asarray(value).dtype != input.dtype:
+            raise TypeError(f"{name}: expected the input's dtype {input.dtype}, got {np.asarray(value).dtype}")
+
+
 def check_same_shape(input, target, name="target"):
     """Raise a ValueError naming `name` unless its shape equals the input's."""
     if target.shape != input.shape:

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 
 from ._reduction import (
+    check_floating,
     check_reduction,
     reduce_elementwise,
     reduce_loss,
@@ -137,6 +138,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     mean of w * l (not divided by sum(w), unlike l1_loss and mse_loss). delta must be positive.
     """
     check_reduction(reduction)
+    check_floating(input=np.asarray(input))
     if not delta > 0:
         raise ValueError(f"delta: expected a positive value, got {delta}")
     return _reduce_distance(lambda d: _huber_of_distance(np.abs(d), delta), input, target, weight,
@@ -168,7 +170,9 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         )
     reduction = resolve_reduction(size_average, reduce, reduction,
                                   allowed=("none", "batchmean", "sum", "mean"))
-    input, target = np.broadcast_arrays(np.asarray(input), np.asarray(target))
+    input, target = np.asarray(input), np.asarray(target)
+    check_floating(input=input, target=target)
+    input, target = np.broadcast_arrays(input, target)
     with np.errstate(invalid="ignore", divide="ignore"):
         if log_target:
             loss = np.where(target == -np.inf, 0, np.exp(target) * (target - input))
@@ -205,7 +209,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
                      reduce=None, reduction="mean"):
     """Poisson negative log likelihood of a rate: l = exp(x) - y x with log_input, else
     x - y log(x + eps). full adds Stirling's approximation of log(y!),
-    y log y - y + 0.5 log(2 pi y), only where y > 1 (torch's mask).
+    y log y - y + 0.5 log(2 pi y), only where y > 1 (torch's mask). input and target broadcast.
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     input, target = np.asarray(input), np.asarray(target)
@@ -223,10 +227,11 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
 def poisson_nll_loss_backward(grad_output, input, target, log_input=True, full=False, size_average=None,
                               eps=1e-8, reduce=None, reduction="mean"):
     """d/dx = g (exp(x) - y), or g (1 - y / (x + eps)); d/dy = -g x, or -g log(x + eps), plus
-    g (log y + 1 / (2 y)) from Stirling's term where y > 1 with full."""
+    g (log y + 1 / (2 y)) from Stirling's term where y > 1 with full; each summed back to its
+    argument's shape."""
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
     x, y = np.asarray(input, dtype=np.float64), np.asarray(target, dtype=np.float64)
-    g = upstream_per_element(grad_output, reduction, x.shape)
+    g = upstream_per_element(grad_output, reduction, np.broadcast_shapes(x.shape, y.shape))
     with np.errstate(invalid="ignore", divide="ignore"):
         if log_input:
             d_input, d_target = g * (np.exp(x) - y), -g * x
@@ -234,7 +239,7 @@ def poisson_nll_loss_backward(grad_output, input, target, log_input=True, full=F
             d_input, d_target = g * (1 - y / (x + eps)), -g * np.log(x + eps)
         if full:
             d_target = d_target + np.where(y > 1, g * (np.log(y) + 0.5 / y), 0)
-    return {"input": d_input, "target": d_target}
+    return {"input": unbroadcast(d_input, x.shape), "target": unbroadcast(d_target, y.shape)}
 
 
 def _check_variance(var, input):
@@ -245,6 +250,7 @@ def _check_variance(var, input):
             raise ValueError(f"var: expected a non-negative variance, got {var}")
         return np.full_like(input, var)
     var = np.asarray(var)
+    check_floating(var=var)
     if (var < 0).any():
         raise ValueError(f"var: expected non-negative entries, found {var[var < 0].flat[0]!r}")
     if var.shape == input.shape:
@@ -281,10 +287,10 @@ def gaussian_nll_loss_backward(grad_output, input, target, var, full=False, eps=
     x, y = np.asarray(input, dtype=np.float64), np.asarray(target, dtype=np.float64)
     given = var
     v = np.maximum(_check_variance(var, x), eps)
-    g = upstream_per_element(grad_output, reduction, x.shape)
     difference = x - y
-    gradients = {"input": g * difference / v, "target": -g * difference / v}
+    g = upstream_per_element(grad_output, reduction, np.broadcast_shapes(difference.shape, v.shape))
+    gradients = {"input": unbroadcast(g * difference / v, x.shape), "target": unbroadcast(-g * difference / v, y.shape)}
     if not isinstance(given, float):
-        d_var = np.broadcast_to(g * (1 / v - np.square(difference) / np.square(v)) / 2, x.shape)
+        d_var = g * (1 / v - np.square(difference) / np.square(v)) / 2
         gradients["var"] = unbroadcast(d_var, np.shape(v)).reshape(np.shape(given))
     return gradients

@@ -1,7 +1,7 @@
 """Sequence losses: ctc_loss."""
 import numpy as np
 
-from ._reduction import check_reduction, reduce_loss, upstream_per_element
+from ._reduction import check_floating, check_reduction, reduce_loss, upstream_per_element
 
 
 def _logsumexp_stack(terms):
@@ -44,6 +44,10 @@ def _ctc_prepare(log_probs, targets, input_lengths, target_lengths, blank):
     """The checked arguments as (T, N, C) log-probabilities, (N,) lengths, the extended targets
     l' (N, 2S + 1), where a skip may land (can_skip) and the log-probabilities of l' (T, N, 2S + 1)."""
     log_probs = np.asarray(log_probs)
+    check_floating(log_probs=log_probs)
+    for name, lengths in (("input_lengths", input_lengths), ("target_lengths", target_lengths)):
+        if np.size(lengths) and not np.issubdtype(np.asarray(lengths).dtype, np.integer):
+            raise TypeError(f"{name}: expected integer lengths, got dtype {np.asarray(lengths).dtype}")
     if log_probs.ndim == 2:
         log_probs, targets = log_probs[:, None, :], np.atleast_1d(np.asarray(targets))[None, :]
     targets = np.atleast_1d(np.asarray(targets))

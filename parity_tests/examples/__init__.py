@@ -13,10 +13,12 @@ LEGACY = {"size_average": "passed on to nll_loss, whose record checks them",
 
 
 def build_reg_cross_entropy(rng, dims, variant, kwargs):
-    """Logits (N, C, *d), class indices with about a fifth set to ignore_index, a class weight."""
+    """Logits (N, C, *d), class indices (about a fifth set to ignore_index where one is given: the
+    default call stays plain), a class weight."""
     logits = rng.normal(0.0, 2.0, dims)
     target = rng.integers(0, dims[1], (dims[0], *dims[2:]))
-    target[rng.random(target.shape) < 0.2] = kwargs.get("ignore_index", -100)
+    if "ignore_index" in kwargs:
+        target[rng.random(target.shape) < 0.2] = kwargs["ignore_index"]
     if kwargs.get("weight") == "random":
         kwargs["weight"] = rng.uniform(0.2, 2.0, dims[1])
     return (logits, target), kwargs

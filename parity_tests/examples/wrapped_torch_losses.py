@@ -8,8 +8,8 @@ every loss is torch's own (so it shares torch's known divergences), except four 
 - an autocast bug: under torch.autocast on CPU, kl_div rounds its inputs to bfloat16 before
   torch's kl_div (which autocast runs in float32), so a float32 loss of float32 inputs carries
   bfloat16's error, which only `--transform autocast` sees;
-- a stricter check: multilabel_soft_margin_loss rejects a target of another shape than the input,
-  which torch broadcasts (the reference rejects it too).
+- a stricter check: cross_entropy rejects a negative label_smoothing, which torch silently
+  ignores (the reference rejects it too).
 
 `--impl parity_tests.examples.wrapped_torch_losses` reports the bug as a new divergence, the rest
 as agreeing with the reference or sharing torch's known divergences, and the stricter check as a
@@ -61,10 +61,11 @@ def cpu_autocast_enabled():
         return torch.is_autocast_cpu_enabled()
 
 
-def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
-    if target.shape != input.shape:
-        raise ValueError(f"target: expected the input's shape {tuple(input.shape)}, got {tuple(target.shape)}")
-    return F.multilabel_soft_margin_loss(input, target, weight, size_average, reduce, reduction)
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+                  label_smoothing=0.0):
+    if label_smoothing < 0:
+        raise ValueError(f"label_smoothing: expected a value in [0, 1], got {label_smoothing}")
+    return F.cross_entropy(input, target, weight, size_average, ignore_index, reduce, reduction, label_smoothing)
 
 
 def __getattr__(name):  # every other loss is torch's

@@ -17,11 +17,33 @@ def probabilities(rng, dims, axis):
     return values / values.sum(axis=axis, keepdims=True)
 
 
-def class_indices(rng, dims, num_classes, ignore_index):
-    """Indices in [0, C) with every third entry from the second set to ignore_index (mixed ignored and kept)."""
+def class_indices(rng, dims, num_classes, ignore_index=None):
+    """Indices in [0, C); where an ignore_index is given, every third entry from the second is set
+    to it (mixed ignored and kept). Without one, the call is plain: every target counts."""
     target = rng.integers(0, num_classes, dims)
-    target.reshape(-1)[1::3] = ignore_index
+    if ignore_index is not None:
+        target.reshape(-1)[1::3] = ignore_index
     return target
+
+
+def index_mistakes(call, num_classes, argument="target"):
+    """Invalid but plausible class indices in the first entry of a call's target: -2 (negative,
+    not the ignore_index) and C (just past the last class); none for an empty target."""
+    target = call[argument]
+    if target.size == 0:
+        return []
+    mistakes = []
+    for label, value in (("class_index_negative", -2), ("class_index_C", num_classes)):
+        changed = target.copy()
+        changed.reshape(-1)[0] = value
+        mistakes.append((label, argument, changed, {}))
+    return mistakes
+
+
+def broadcast_form(variant, dims, kwargs):
+    """Whether to build the 'broadcast' variant, an argument of fewer elements that torch
+    broadcasts: on 2-D shapes with default keywords but the reduction (3 cases a shape)."""
+    return len(dims) == 2 and not set(kwargs) - {"reduction"} if variant == "broadcast" else True
 
 
 def class_dims(max_extra_dims=3):

@@ -10,8 +10,10 @@ from ..registry import BadCall, LossRecord, Shape, Twin
 from . import inputs
 from .classification import ELEMENTWISE_SHAPES, LEGACY_FLAGS, REDUCTION, _legacy_cases, fixed_case
 
-PAIR_SHAPES = (Shape("2d", (5, 4)), Shape("unbatched", (4,)), Shape("n1", (1, 4)), Shape("empty", (0, 4)),
+PAIR_SHAPES = (Shape("2d", (5, 4)), Shape("unbatched", (4,)), Shape("scalar", ()), Shape("n1", (1, 4)),
+               Shape("empty", (0, 4)),
                Shape("2d_strided", (5, 4), "strided"), Shape("2d_permuted", (5, 4), "permuted"))
+TRIPLET_SHAPES = PAIR_SHAPES + (Shape("k1", (2, 3, 4)),)  # the distances reduce the last dim of any rank
 
 
 def signs(rng, dims, variant):
@@ -33,27 +35,47 @@ def build_soft_margin(rng, dims, variant, kwargs):
 
 
 def build_multi_margin(rng, dims, variant, kwargs):
+    """(N, C), (C,) or 0-d (one class) inputs; variant 'flat_target': the target torch also takes
+    for one sample, (1,) for a (C,) input and 0-d for a (1, C) one."""
+    classes = dims[-1] if dims else 1
+    if variant == "flat_target" and dims not in ((classes,), (1, classes)):
+        return None
     if kwargs.get("weight") == "random":
-        kwargs["weight"] = inputs.positive_weight(rng, dims[-1])
-    return (rng.normal(0.0, 1.0, dims), rng.integers(0, dims[-1], dims[:-1])), kwargs
+        kwargs["weight"] = inputs.positive_weight(rng, classes)
+    target = rng.integers(0, classes, dims[:-1])
+    return (rng.normal(0.0, 1.0, dims), target.reshape((1,) if len(dims) == 1 else ()) if variant else target), kwargs
 
 
 def build_multilabel_margin(rng, dims, variant, kwargs):
-    """Each row lists some classes then -1 (after which entries are ignored), with repeats."""
-    target = rng.integers(0, dims[-1], dims)
-    ends = rng.integers(0, dims[-1] + 1, dims[:-1])
-    position = np.arange(dims[-1])
+    """Each row lists some classes then -1 (after which entries are ignored), with repeats; a 0-d
+    input is one sample of one class."""
+    frame = dims or (1,)
+    target = rng.integers(0, frame[-1], frame)
+    ends = rng.integers(0, frame[-1] + 1, frame[:-1])
+    position = np.arange(frame[-1])
     target = np.where(position == np.expand_dims(ends, -1), -1, target)
-    return (rng.normal(0.0, 1.0, dims), target), kwargs
+    return (rng.normal(0.0, 1.0, dims), target.reshape(dims)), kwargs
 
 
 def build_cosine(rng, dims, variant, kwargs):
-    return (rng.normal(0.0, 1.0, dims), rng.normal(0.0, 1.0, dims), signs(rng, dims[:-1], variant)), kwargs
+    """variant 'broadcast': input2 of one row, which torch broadcasts over the batch."""
+    if not dims or not inputs.broadcast_form(variant, dims, kwargs):
+        return None
+    input2 = rng.normal(0.0, 1.0, (1, *dims[1:]) if variant == "broadcast" else dims)
+    return (rng.normal(0.0, 1.0, dims), input2, signs(rng, dims[:-1], variant)), kwargs
 
 
 def build_triplet(rng, dims, variant, kwargs):
+    """variant 'broadcast': an anchor and a negative of one column and a positive of one row, which
+    torch broadcasts (the anchor's two distances then have different shapes)."""
+    if not inputs.broadcast_form(variant, dims, kwargs):
+        return None
     anchor = rng.normal(0.0, 1.0, dims)
-    return (anchor, anchor + rng.normal(0.0, 0.5, dims), rng.normal(0.0, 1.0, dims)), kwargs
+    positive = np.asarray(anchor + rng.normal(0.0, 0.5, dims))  # an array, also for 0-d dims
+    negative = rng.normal(0.0, 1.0, dims)
+    if variant == "broadcast":
+        anchor, positive, negative = anchor[:, :1], positive[:1], negative[:, :1]
+    return (anchor, positive, negative), kwargs
 
 
 def _pairwise_slope(u, v):
@@ -148,7 +170,7 @@ RECORDS = [
     LossRecord(
         name="multi_margin_loss", reference=reference.multi_margin_loss, torch_fn=F.multi_margin_loss,
         gradient=gradients.multi_margin_loss_backward, differentiable=("input",),
-        sizes=inputs.MARGIN_CLASS_SIZES, build=build_multi_margin, shapes=PAIR_SHAPES,
+        sizes=inputs.MARGIN_CLASS_SIZES, build=build_multi_margin, shapes=PAIR_SHAPES, variants=("", "flat_target"),
         keyword_grid={"p": [1, 2], "margin": [1.0, 0.4], "weight": [None, "random"], "reduction": REDUCTION},
         edge_cases=lambda: _by_loss(kink_cases(), "multi_margin_loss")
         + _legacy_cases("multi_margin_loss", build_multi_margin, (5, 4)),
@@ -156,6 +178,7 @@ RECORDS = [
                    _bad("target_negative", (X, np.array([1, -1])), {}, ValueError, "target"),
                    _bad("p_not_1_or_2", (X, Y), {"p": 3}, ValueError, "p"),
                    _bad("weight_wrong_length", (X, Y), {"weight": np.ones(4)}, ValueError, "weight")),
+        mistakes=lambda call: inputs.index_mistakes(call, call["input"].shape[-1] if call["input"].ndim else 1),
         module=nn.MultiMarginLoss, random_dims=NONEMPTY_CLASS_DIMS, untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
@@ -169,6 +192,7 @@ RECORDS = [
         bad_calls=(_bad("target_other_negative", (X, np.array([[0, -2, -1], [1, -1, 0]])), {}, ValueError, "target"),
                    _bad("target_out_of_range", (X, np.array([[0, 3, -1], [1, -1, 0]])), {}, ValueError, "target"),
                    _bad("target_shape", (X, np.array([0, 1, -1])), {}, ValueError, "target")),
+        mistakes=lambda call: inputs.index_mistakes(call, call["input"].shape[-1] if call["input"].ndim else 1),
         module=nn.MultiLabelMarginLoss, untested_keywords=LEGACY_FLAGS,
         random_dims=NONEMPTY_CLASS_DIMS,
     ),
@@ -176,7 +200,8 @@ RECORDS = [
         name="cosine_embedding_loss", reference=reference.cosine_embedding_loss,
         gradient=gradients.cosine_embedding_loss_backward, differentiable=("input1", "input2"),
         torch_fn=F.cosine_embedding_loss,
-        sizes=inputs.EMBEDDING_SIZES, build=build_cosine, shapes=PAIR_SHAPES, variants=("", "other_targets"),
+        sizes=inputs.EMBEDDING_SIZES, build=build_cosine, shapes=PAIR_SHAPES,
+        variants=("", "other_targets", "broadcast"),
         keyword_grid={"margin": [0, 0.3, -0.5], "reduction": REDUCTION},
         edge_cases=lambda: [fixed_case("cosine_embedding_loss", "zero_vectors-none",
                                        (np.zeros((2, 3)), np.ones((2, 3)), np.array([1.0, -1.0])),
@@ -188,14 +213,15 @@ RECORDS = [
                                         np.array([[0.3, -0.2], [1.5, -0.5]]), np.array([1.0, 1.0])),
                                        {"reduction": "none"}, dtypes=("float64", "float32", "float16"))]
         + _legacy_cases("cosine_embedding_loss", build_cosine, (5, 4)),
-        bad_calls=(_bad("target_2d", (X, X, np.ones((2, 1))), {}, ValueError, "target"),),
+        bad_calls=(_bad("target_2d", (X, X, np.ones((2, 1))), {}, ValueError, "target"),
+                   _bad("input2_fewer_dims", (X, X[0], np.ones(2)), {}, ValueError, "target")),
         module=nn.CosineEmbeddingLoss, random_dims=inputs.class_dims(max_extra_dims=0).filter(lambda d: len(d) <= 2),
         untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
         name="triplet_margin_loss", reference=reference.triplet_margin_loss, torch_fn=F.triplet_margin_loss,
         gradient=gradients.triplet_margin_loss_backward, differentiable=("anchor", "positive", "negative"),
-        sizes=inputs.EMBEDDING_SIZES, build=build_triplet, shapes=PAIR_SHAPES,
+        sizes=inputs.EMBEDDING_SIZES, build=build_triplet, shapes=TRIPLET_SHAPES, variants=("", "broadcast"),
         keyword_grid={"margin": [1.0, 0.2], "p": [2, 1, 3], "eps": [1e-6, 0.1], "swap": [False, True],
                       "reduction": REDUCTION},
         edge_cases=lambda: _by_loss(kink_cases(), "triplet_margin_loss")
@@ -210,7 +236,7 @@ RECORDS = [
         gradient=gradients.triplet_margin_with_distance_loss_backward,
         differentiable=("anchor", "positive", "negative"),
         torch_fn=F.triplet_margin_with_distance_loss,
-        sizes=inputs.EMBEDDING_SIZES, build=build_triplet, shapes=PAIR_SHAPES,
+        sizes=inputs.EMBEDDING_SIZES, build=build_triplet, shapes=TRIPLET_SHAPES, variants=("", "broadcast"),
         keyword_grid={"distance_function": [None, PAIRWISE, COSINE, L1_LAMBDA], "margin": [1.0, 0.3],
                       "swap": [False, True], "reduction": REDUCTION},
         edge_cases=lambda: _by_loss(kink_cases(), "triplet_margin_with_distance_loss"),

@@ -37,20 +37,25 @@ def build_kl_div(rng, dims, variant, kwargs):
 
 
 def build_poisson(rng, dims, variant, kwargs):
+    """variant 'broadcast': counts of one row, which torch broadcasts over the batch."""
+    if not inputs.broadcast_form(variant, dims, kwargs):
+        return None
     rate = rng.normal(0.0, 1.0, dims) if kwargs.get("log_input", True) else rng.uniform(0.05, 4.0, dims)
-    counts = rng.poisson(2.0, dims).astype(np.float64)
+    counts = rng.poisson(2.0, (1, *dims[1:]) if variant == "broadcast" else dims).astype(np.float64)
     counts.reshape(-1)[:2] = (0.0, 1.0)[:counts.size]  # 0, 1 and (mostly) > 1: every branch of full
     return (rate, counts), kwargs
 
 
 def build_gaussian(rng, dims, variant, kwargs):
-    """var of the input's shape ('same'), without the last dim, with a singleton dim, or a float."""
-    var_dims = {"same": dims, "one_fewer_dim": dims[:-1],
+    """var of the input's shape ('same'), without the last dim, with a singleton dim, or a float;
+    'broadcast': var of the input's shape and a target of one row, which torch broadcasts."""
+    var_dims = {"same": dims, "broadcast": dims, "one_fewer_dim": dims[:-1],
                 "singleton_dim": dims[:-1] + (1,) if dims else None}[variant] if variant != "float" else ()
-    if var_dims is None or (variant != "same" and len(dims) < 2):
+    if var_dims is None or (variant != "same" and len(dims) < 2) or not inputs.broadcast_form(variant, dims, kwargs):
         return None
     var = float(rng.uniform(0.05, 2.0)) if variant == "float" else rng.uniform(0.05, 2.0, var_dims)
-    return (rng.normal(0.0, 1.0, dims), rng.normal(0.0, 1.0, dims), var), kwargs
+    target = rng.normal(0.0, 1.0, (1, *dims[1:]) if variant == "broadcast" else dims)
+    return (rng.normal(0.0, 1.0, dims), target, var), kwargs
 
 
 def distance_edge_cases(loss, parameter):
@@ -157,7 +162,7 @@ RECORDS = [
         no_finite_differences={"target": "with full, Stirling's term switches on past y = 1: a jump in the forward "
                                          "at the integer counts"},
         sizes=inputs.ELEMENTWISE_SIZES,
-        build=build_poisson, shapes=ELEMENTWISE_SHAPES,
+        build=build_poisson, shapes=ELEMENTWISE_SHAPES, variants=("", "broadcast"),
         keyword_grid={"log_input": [True, False], "full": [False, True], "eps": [1e-8, 0.1],
                       "reduction": REDUCTION},
         edge_cases=lambda: poisson_edge_cases() + _legacy_cases("poisson_nll_loss", build_poisson, (4, 5)),
@@ -171,7 +176,7 @@ RECORDS = [
                                       "is taken at eps, where the forward is flat"},
         sizes=inputs.ELEMENTWISE_SIZES,
         build=build_gaussian, shapes=ELEMENTWISE_SHAPES,
-        variants=("same", "one_fewer_dim", "singleton_dim", "float"),
+        variants=("same", "one_fewer_dim", "singleton_dim", "float", "broadcast"),
         variant_since={"float": "2.6"},  # var as a Python float: pytorch/pytorch#138931 (2.2.2 raises AttributeError)
         keyword_grid={"full": [False, True], "eps": [1e-6, 0.5], "reduction": REDUCTION},
         edge_cases=gaussian_edge_cases,

@@ -35,6 +35,27 @@ def build_ctc(rng, dims, variant, kwargs):
     return (log_probs, labels, input_lengths, target_lengths), kwargs
 
 
+CTC_LABEL_CHECKED = ("pytorch/pytorch#174602: the CPU kernel reads log_probs at a label >= C without a check "
+                     "(a crash or an arbitrary value; a check proposed in #174988)")
+
+
+def ctc_mistakes(call):
+    """Lengths past what they measure (an input length past T, a padded target length past S)
+    and a label past the last class, which torch's CPU kernel does not check: it crashes the
+    process (pytorch/pytorch#174602), so torch's side runs in a process of its own."""
+    targets, input_lengths, target_lengths = (np.array(call[name]) for name in
+                                              ("targets", "input_lengths", "target_lengths"))
+    input_lengths.reshape(-1)[0] = call["log_probs"].shape[0] + 1
+    mistakes = [("input_length_past_T", "input_lengths", input_lengths, {})]
+    if targets.ndim == 2:
+        target_lengths.reshape(-1)[0] = targets.shape[1] + 1
+        mistakes.append(("target_length_past_S", "target_lengths", target_lengths, {}))
+    if targets.size:
+        targets.reshape(-1)[0] = call["log_probs"].shape[-1]
+        mistakes.append(("label_C", "targets", targets, {"torch_crashes": CTC_LABEL_CHECKED}))
+    return mistakes
+
+
 def ctc_edge_cases():
     """No alignment fits (inf, or 0 with zero_infinity), repeated labels that need a blank
     between them, empty targets, and one time step."""
@@ -72,7 +93,7 @@ RECORDS = [
                 Shape("T6-N3-C5-S3_strided", (6, 3, 5, 3), "strided")),
         variants=("padded", "concatenated", "unbatched"),
         keyword_grid={"blank": [0, "last"], "zero_infinity": [False, True], "reduction": REDUCTION},
-        edge_cases=ctc_edge_cases,
+        edge_cases=ctc_edge_cases, mistakes=ctc_mistakes,
         bad_calls=(
             BadCall("input_lengths_above_T", lambda rng: ((LP, np.array([[1], [2]]), np.array([5, 4]), np.array([1, 1])), {}),
                     ValueError, "input_lengths"),
@@ -92,7 +113,8 @@ RECORDS = [
     LossRecord(
         name="nll_loss_4d", reference=reference.nll_loss, torch_fn=F.nll_loss,
         gradient=gradients.nll_loss_backward, differentiable=("input",),
-        sizes={"small": (2, 21, 16, 16), "large": (8, 21, 128, 128)}, build=build_nll,
+        sizes={"small": (2, 21, 16, 16), "large": (8, 21, 128, 128)},
+        build=lambda rng, dims, variant, kwargs: build_nll(rng, dims, variant, kwargs) if len(dims) == 4 else None,
         shapes=(Shape("N2-C3-H4-W5", (2, 3, 4, 5)), Shape("N2-C3-H4-W5_permuted", (2, 3, 4, 5), "permuted")),
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1], "reduction": REDUCTION},
         module=nn.NLLLoss2d, random_dims=st.tuples(*[st.integers(1, 3)] * 4), untested_keywords={"size_average": "the nll_loss record's legacy cases",

@@ -40,6 +40,7 @@ class Case:
     layout: str = "contiguous"
     dtypes: Optional[tuple] = None
     variant: str = ""  # the record's variant it was built from (an argument kind, e.g. var as a float)
+    replay: str = ""  # a random draw's JSON, which rebuilds it (random_cases.replayed)
 
     @functools.cached_property
     def seed(self):

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 
 from .harness import (
     bound_arguments,
@@ -83,6 +84,11 @@ def test_the_reference_accepts_exactly_the_shapes_torch_accepts(record, torch_un
     assert not disagreements, f"{record.name}:\n" + "\n".join(disagreements)
 
 
+def in_its_dtype(value):
+    """A NumPy argument as a tensor of its own dtype (not the dtype under test), anything else as torch takes it."""
+    return torch.from_numpy(value) if isinstance(value, np.ndarray) else to_torch(value, "float64", "cpu", "contiguous")
+
+
 def recast(value):
     """The dtypes an array argument is probed in: floating ones in float32 and int64, integer ones in float64."""
     return ["float32", "int64"] if value.dtype.kind == "f" else ["float64"]
@@ -115,11 +121,10 @@ def test_the_reference_accepts_exactly_the_argument_dtypes_torch_accepts(record,
     due, a float where integers are due), the others as built: torch and the reference both take
     it or both reject it, the reference naming an argument."""
     skip_if_unavailable(record)
-    as_tensor = lambda value: to_torch(value, "float64", "cpu", "contiguous") if not isinstance(value, np.ndarray) \
-        else to_torch(value, "float64", "cpu", "contiguous").to(dtype=getattr(__import__("torch"), str(value.dtype)))
     disagreements = []
     for case_name, name, dtype, args, kwargs in dtype_probes(record):
-        by_torch = outcome(lambda: record.torch_fn(*map(as_tensor, args), **{k: as_tensor(v) for k, v in kwargs.items()}))
+        by_torch = outcome(lambda: record.torch_fn(*map(in_its_dtype, args),
+                                                   **{key: in_its_dtype(value) for key, value in kwargs.items()}))
         by_reference = outcome(lambda: run_reference(record, (args, kwargs), (args, kwargs)))
         call = f"{case_name} with {name} in {dtype}"
         if by_torch[0] != by_reference[0]:
@@ -159,5 +164,6 @@ def test_every_shape_runs_a_plain_case(record):
         cases = [case for variant in record.variants if (case := record.case(shape, variant, defaults)) is not None]
         reasons = [special_values(record, *case.arguments()) for case in cases]
         if cases and all(reasons):
-            missing.append(f"{shape.name}: {', '.join(f'{case.name} holds {why}' for case, why in zip(cases, reasons))}")
+            held = ", ".join(f"{case.name} holds {why}" for case, why in zip(cases, reasons))
+            missing.append(f"{shape.name}: {held}")
     assert not missing, f"{record.name}: shapes without a plain case:\n" + "\n".join(missing)

@@ -128,6 +128,11 @@ def class_index_edge_cases():
     for loss, unbatched in (("nll_loss", -np.abs(logits[0])), ("cross_entropy", logits[0])):
         cases.append(fixed_case(loss, "unbatched-one_element_target-none", (unbatched, np.array([1])),
                                 {"reduction": "none"}))
+    # confident predictions (p = 0.97 and 0.93): CPU float16/bfloat16 round the sum of exponentials
+    # before its log (see the ledger), named with the tag random draws of this mechanism get
+    cases.append(fixed_case("cross_entropy", "confident_prediction-none-rounded_exponential_sum",
+                            (np.array([[-0.5054, -2.5938, -2.2617, 3.959, -0.2776], [0.3, 4.1, -1.2, 0.8, -0.4]]),
+                             np.array([3, 1])), {"reduction": "none"}, dtypes=("float16", "bfloat16")))
     # the soft-label example of document 001: multi-hot rows that do not sum to 1
     multi_hot = np.array([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 0]])
     cases.append(fixed_case("cross_entropy", "probs-unnormalised-none",

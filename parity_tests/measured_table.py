@@ -38,6 +38,7 @@ class MeasuredTablePlugin:
                                          **dict.fromkeys(COUNTED, 0)})
         self.seen_ids = []
         self.rates = defaultdict(lambda: [0, 0.0])  # values / gradients -> [checks, seconds]
+        self.compile_stats = {}  # process id -> its torch.compile counters (cumulative), under --compile
 
     def pytest_runtest_logreport(self, report):
         if report.when != "call":
@@ -45,6 +46,8 @@ class MeasuredTablePlugin:
         for key, value in report.user_properties:
             if key == "parity":
                 self.add(value)
+            elif key == "compile_stats":
+                self.compile_stats[value["pid"]] = value
             elif key == "parity_seconds":
                 what, checks, seconds = value
                 self.rates[what][0] += checks
@@ -114,6 +117,12 @@ class MeasuredTablePlugin:
         for what, (count, seconds) in sorted(self.rates.items()):
             terminalreporter.write_line(f"{count} {what} checks in {seconds:.1f} s inside the items: "
                                         f"{count / max(seconds, 1e-9):.0f} checks/s per process")
+        if self.compile_stats:
+            total = lambda key: sum(stats[key] for stats in self.compile_stats.values())
+            terminalreporter.write_line(
+                f"torch.compile: {total('graphs')} graphs compiled in {total('compile_seconds'):.0f} s "
+                f"({len(self.compile_stats)} processes), {total('calls')} calls ({total('calls') / max(total('graphs'), 1):.1f} "
+                f"a graph), {total('graph_runs')} compiled-graph runs, {total('resets')} dynamo resets after a raise")
         unmatched = self.unmatched_ledger_entries()
         if unmatched:
             terminalreporter.write_line("ledger entries that matched no test in this run "

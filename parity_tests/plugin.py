@@ -42,6 +42,10 @@ def pytest_addoption(parser):
     group.addoption("--impl", default="torch", metavar="MODULE",
                     help="what is checked against the reference: torch (default), or a module with "
                          "torch.nn.functional's names and signatures, e.g. mypkg.losses")
+    group.addoption("--compile", default="", metavar="BACKEND",
+                    help="check torch.compile of torch's functions with this backend (inductor, or "
+                         "aot_eager_decomp_partition: torch's decompositions, fast): against the reference, and "
+                         "against eager through the ledger; a call that ran no compiled graph fails")
     group.addoption("--ledger", default="torch", choices=("torch", "none"),
                     help="torch (default): a divergence where torch eager is known to diverge, the way it "
                          "does, is reported as shared with torch; none: every divergence is the candidate's own")
@@ -84,7 +88,7 @@ def pytest_configure(config):
     from . import records  # noqa: F401  (the built-in losses are registered first)
     for module in requested(config, "--losses"):  # then the user's, with register_loss
         importlib.import_module(module)
-    under_test = load_under_test(config.getoption("--impl"), config.getoption("--ledger"))
+    under_test = load_under_test(config.getoption("--impl"), config.getoption("--ledger"), config.getoption("--compile"))
     devices = requested(config, "--device")
     config.stash[PARITY_RUN] = ParityRun(under_test, tuple(d for d in devices if d in present_devices()), devices,
                                          requested(config, "--dtype"), requested(config, "--case"))

@@ -16,6 +16,7 @@ its value or one per differentiated argument (an `Outcome`), and each check a ve
 """
 import dataclasses
 import fnmatch
+import os
 import time
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -29,7 +30,7 @@ from .case_ids import CheckId, rerun_line, value_id
 from .harness import (TORCH_DTYPES, NotBatchable, ParityMismatch, Tolerance, compare, describe_call, expected_dtype,
                       lacks_keywords, run_autocast, run_backward, run_double_backward, run_reference, run_torch,
                       run_vmap, selected_cases, torch_arguments, upstream_has_zeros)
-from .tables import divergences_for, tolerance_for
+from .tables import compile_divergences_for, divergences_for, tolerance_for
 from .under_test import UnderTest, parity_run
 
 SHOWN_IN_FULL = 3  # failing checks whose whole message a failing item shows
@@ -312,6 +313,10 @@ class ItemRunner:
         for row in self.rows.values():
             node.user_properties.append(("parity", row))
         node.user_properties.append(("parity_seconds", (what, count, time.perf_counter() - started)))
+        if self.under_test.backend:
+            from .compiled import compiler
+            node.user_properties.append(("compile_stats", {**compiler(self.under_test.backend).stats(),
+                                                           "pid": os.getpid()}))
         unsupported = sum(row[UNSUPPORTED] for row in self.rows.values())
         if count and unsupported == count and not self.problems:  # one visible skip, with torch's message
             notes = sorted({note for row in self.rows.values() for note in row["notes"]})
@@ -329,7 +334,10 @@ class ItemRunner:
         inherited = [entry for check_id in outcome.ledger_ids for entry in divergences_for(check_id)] \
             if self.under_test.ledger else []
         known = own + [entry for entry in inherited if entry not in own]
-        found = verdict(checks, outcome, known, what)
+        compile_known = compile_divergences_for(str(outcome.check), self.under_test.backend) \
+            if self.under_test.backend and self.under_test.ledger else []
+        found = verdict(checks, outcome, known, what) if not compile_known else \
+            SHARED if outcome.kind in ("mismatch", "error") else BETTER
         row = self.rows.setdefault((outcome.check.label, outcome.tolerance.source),
                                    parity_row(outcome.check.label, self.device, self.dtype, outcome.tolerance))
         row["cases"] += 1
@@ -342,7 +350,12 @@ class ItemRunner:
         if found == SHARED:
             return
         message = outcome.message
-        if found == BETTER and self.under_test.is_torch and own:  # (an inherited entry: the transform does better)
+        if found == BETTER and compile_known:
+            message = (f"torch.compile now agrees with the reference on a known compile divergence "
+                       f"({', '.join(entry['id'] for entry in compile_known)}): update "
+                       f"fixtures/known_compile_divergences.json\n  {rerun_line(self.request.node, checks.case.name)}")
+            row[found], row[NEW] = row[found] - 1, row[NEW] + 1
+        elif found == BETTER and self.under_test.is_torch and own:  # (an inherited entry: the transform does better)
             message = (f"torch now agrees with the reference on a known divergence "
                        f"({', '.join(entry['id'] for entry in known)}): update fixtures/known_divergences.json"
                        f"\n  {rerun_line(self.request.node, checks.case.name)}")

@@ -72,6 +72,17 @@ LEDGER_PATTERNS = [(entry, re.compile("|".join(fnmatch.translate(p) for p in ent
                    for entry in LEDGER if holds_for_this_torch(entry)]
 
 
+COMPILE_LEDGER = [entry for entry in load("known_compile_divergences.json")["entries"] if holds_for_this_torch(entry)]
+COMPILE_PATTERNS = [(entry, re.compile("|".join(fnmatch.translate(p) for p in entry["tests"]))) for entry in COMPILE_LEDGER]
+
+
+def compile_divergences_for(test_id, backend):
+    """The known compile-only divergences (fixtures/known_compile_divergences.json) of a check's
+    id under a torch.compile backend."""
+    return [entry for entry, pattern in COMPILE_PATTERNS if pattern.match(test_id)
+            and any(fnmatch.fnmatchcase(backend, name) for name in entry["backends"])]
+
+
 def arbitrary(test_id):
     """Whether the ledger says torch's value for this case is arbitrary (uninitialised memory,
     an entry with "strict": false), so no value of it can be compared or recorded."""

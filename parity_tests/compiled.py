@@ -1,0 +1,99 @@
+"""torch.compile under test (`--compile BACKEND`): every record's torch function compiled by
+dynamo with that backend (inductor; aot_eager_decomp_partition, torch's decompositions without
+code generation), checked against the reference as any implementation is, and against torch
+eager through the ledger (a compiled output equal to eager's shares eager's known divergence).
+
+A case must prove it ran a compiled graph: the backend is wrapped so that each graph's runs are
+counted, and a call that ran none (dynamo fell back to eager, e.g. past its recompile limit)
+raises NotCompiled; `fullgraph=True` turns a graph break into an error, reported as NotCompiled
+with dynamo's reason. Neither passes. Shapes are dynamic, so graphs are reused across a rank x
+dtype x keyword structure; dynamo's caches are reset after a call that raises, so that one
+raising call cannot change what later cases test. Known compile-only divergences are
+fixtures/known_compile_divergences.json (strict, like the eager ledger).
+"""
+import functools
+import time
+
+import torch
+
+# dynamo's recompile limit is 8 graphs per function by default: past it, calls silently run
+# eagerly. The suite compiles many keyword structures of one function, so it allows many more.
+RECOMPILE_LIMIT = 4096
+
+
+class NotCompiled(RuntimeError):
+    """A call under --compile that ran no compiled graph, or could not be compiled whole."""
+
+
+class Compiler:
+    """One backend, wrapped to count what it compiles and runs."""
+
+    def __init__(self, backend):
+        from torch._dynamo.backends.registry import lookup_backend
+        self.backend = backend
+        self.inner = lookup_backend(backend)
+        self.graphs = 0  # graphs compiled
+        self.compile_seconds = 0.0
+        self.graph_runs = 0  # runs of compiled graphs
+        self.calls = 0  # calls of compiled functions
+        self.resets = 0  # dynamo resets after a raising call
+
+    def __repr__(self):
+        return self.backend
+
+    def __call__(self, graph_module, example_inputs):
+        started = time.perf_counter()
+        compiled = self.inner(graph_module, example_inputs)
+        self.graphs += 1
+        self.compile_seconds += time.perf_counter() - started
+
+        def run(*args):
+            self.graph_runs += 1
+            return compiled(*args)
+        return run
+
+    def stats(self):
+        return {"backend": self.backend, "graphs": self.graphs, "compile_seconds": round(self.compile_seconds, 1),
+                "calls": self.calls, "graph_runs": self.graph_runs, "resets": self.resets}
+
+
+@functools.cache
+def compiler(backend):
+    """The process's Compiler for a backend (one, so that its graphs are counted together)."""
+    configure_dynamo()
+    return Compiler(backend)
+
+
+def configure_dynamo():
+    config = torch._dynamo.config
+    for name in ("recompile_limit", "cache_size_limit", "accumulated_recompile_limit", "accumulated_cache_size_limit"):
+        if hasattr(config, name):
+            setattr(config, name, RECOMPILE_LIMIT)
+
+
+@functools.cache
+def compiled(function, backend):
+    """`function` compiled with `backend` (dynamic shapes, the whole graph or an error), called
+    so that a run without a compiled graph raises NotCompiled and a raising call resets dynamo."""
+    counting = compiler(backend)
+    graph = torch.compile(function, backend=counting, dynamic=True, fullgraph=True)
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        counting.calls += 1
+        runs = counting.graph_runs
+        try:
+            output = graph(*args, **kwargs)
+        except Exception as error:
+            torch._dynamo.reset()  # what dynamo learnt from a raising call must not change later cases
+            counting.resets += 1
+            unsupported = type(error).__module__.startswith("torch._dynamo") or "Unsupported" in type(error).__name__
+            if unsupported:
+                first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                raise NotCompiled(f"not compiled by torch.compile(backend={backend!r}): {first_line}") from error
+            raise
+        if counting.graph_runs == runs:
+            raise NotCompiled(f"not compiled: the call ran no compiled graph of torch.compile(backend={backend!r}) "
+                              "(dynamo fell back to eager)")
+        return output
+    return call

@@ -336,8 +336,9 @@ class ItemRunner:
         known = own + [entry for entry in inherited if entry not in own]
         compile_known = compile_divergences_for(str(outcome.check), self.under_test.backend) \
             if self.under_test.backend and self.under_test.ledger else []
+        strict = all(entry.get("strict", True) for entry in compile_known)
         found = verdict(checks, outcome, known, what) if not compile_known else \
-            SHARED if outcome.kind in ("mismatch", "error") else BETTER
+            SHARED if outcome.kind in ("mismatch", "error") or not strict else BETTER
         row = self.rows.setdefault((outcome.check.label, outcome.tolerance.source),
                                    parity_row(outcome.check.label, self.device, self.dtype, outcome.tolerance))
         row["cases"] += 1

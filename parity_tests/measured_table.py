@@ -121,7 +121,8 @@ class MeasuredTablePlugin:
             total = lambda key: sum(stats[key] for stats in self.compile_stats.values())
             terminalreporter.write_line(
                 f"torch.compile: {total('graphs')} graphs compiled in {total('compile_seconds'):.0f} s "
-                f"({len(self.compile_stats)} processes), {total('calls')} calls ({total('calls') / max(total('graphs'), 1):.1f} "
+                f"({len(self.compile_stats)} processes), {total('calls')} calls "
+                f"({total('calls') / max(total('graphs'), 1):.1f} "
                 f"a graph), {total('graph_runs')} compiled-graph runs, {total('resets')} dynamo resets after a raise")
         unmatched = self.unmatched_ledger_entries()
         if unmatched:

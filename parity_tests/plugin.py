@@ -88,7 +88,8 @@ def pytest_configure(config):
     from . import records  # noqa: F401  (the built-in losses are registered first)
     for module in requested(config, "--losses"):  # then the user's, with register_loss
         importlib.import_module(module)
-    under_test = load_under_test(config.getoption("--impl"), config.getoption("--ledger"), config.getoption("--compile"))
+    under_test = load_under_test(config.getoption("--impl"), config.getoption("--ledger"),
+                                 config.getoption("--compile"))
     devices = requested(config, "--device")
     config.stash[PARITY_RUN] = ParityRun(under_test, tuple(d for d in devices if d in present_devices()), devices,
                                          requested(config, "--dtype"), requested(config, "--case"))

@@ -73,7 +73,8 @@ LEDGER_PATTERNS = [(entry, re.compile("|".join(fnmatch.translate(p) for p in ent
 
 
 COMPILE_LEDGER = [entry for entry in load("known_compile_divergences.json")["entries"] if holds_for_this_torch(entry)]
-COMPILE_PATTERNS = [(entry, re.compile("|".join(fnmatch.translate(p) for p in entry["tests"]))) for entry in COMPILE_LEDGER]
+COMPILE_PATTERNS = [(entry, re.compile("|".join(fnmatch.translate(p) for p in entry["tests"])))
+                    for entry in COMPILE_LEDGER]
 
 
 def compile_divergences_for(test_id, backend):

@@ -14,15 +14,15 @@ from .tables import load
 BACKEND = "aot_eager_decomp_partition"  # torch's decompositions without code generation: fast
 
 
-def test_a_call_past_dynamo_recompile_limit_fails(torch_under_test, monkeypatch):
+def test_a_call_past_dynamo_recompile_limit_fails(torch_under_test):
     """Past its recompile limit dynamo runs a function eagerly (silently, by default): under
     --compile that call raises NotCompiled instead of passing on eager's values."""
     compiler(BACKEND)  # (which raises the limit for the suite) before lowering it here
-    monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 1)
     loss = compiled(lambda input, target: F.l1_loss(input, target), BACKEND)
-    loss(torch.ones(3), torch.zeros(3))
-    with pytest.raises(NotCompiled):
-        loss(torch.ones(3, dtype=torch.float64), torch.zeros(3, dtype=torch.float64))  # a second graph
+    with torch._dynamo.config.patch(recompile_limit=1):
+        loss(torch.ones(3), torch.zeros(3))
+        with pytest.raises(NotCompiled):
+            loss(torch.ones(3, dtype=torch.float64), torch.zeros(3, dtype=torch.float64))  # a second graph
 
 
 def test_a_graph_break_is_reported_not_compiled(torch_under_test):

@@ -18,7 +18,7 @@ from .api_drift import ApiDrift, expected_parameters, parameters, signature_drif
 from .harness import TORCH_VERSION, describe_call, skip_if_unavailable, to_torch, unavailable
 from .records import BY_NAME, RECORDS
 from .case_ids import CheckId, value_id
-from .tables import LEDGER, TOLERANCES, arbitrary, load
+from .tables import COMPILE_LEDGER, LEDGER, TOLERANCES, arbitrary, load
 
 NOT_YET_COVERED = load("coverage.json")["not_yet_covered"]
 
@@ -203,9 +203,11 @@ def all_parity_ids():
                for case in record.cases() for dtype in dtypes])
 
 
-@pytest.mark.parametrize("entry", LEDGER, ids=lambda entry: entry["id"])
+@pytest.mark.parametrize("entry", LEDGER + COMPILE_LEDGER, ids=lambda entry: entry["id"])
 def test_ledger_entry_is_complete_and_names_existing_cases(entry):
-    for key in ("right_value", "torch_does", "upstream"):
+    """An entry of the ledger (or of the compile ledger, whose ids are the same checks') says
+    what is right, what torch does and where it is reported, and each pattern names a check."""
+    for key in ("right_value", "torch_does" if entry in LEDGER else "compile_does", "upstream"):
         assert entry.get(key), f"{entry['id']}: no {key}"
     ids = all_parity_ids()
     for pattern in entry["tests"]:

@@ -27,31 +27,21 @@ QUANTILES = (0.5, 0.9, 0.99, 0.999)
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
-def fraction_of(actual, expected, dtype, tolerance, alternative=None):
-    """torch's largest error as a fraction of the tolerance; inf for a dtype, shape or nan/inf
-    placement mismatch."""
-    from .harness import ParityMismatch, compare
-    try:
-        return compare(actual, expected, dtype, tolerance, "", alternative=alternative)["fraction"]
-    except ParityMismatch as mismatch:
-        return mismatch.measurement["fraction"] if mismatch.measurement else math.inf
-
-
 def measure(record, case, dtype, device="cpu"):
-    """[(kind, argument, fraction, tolerance source)] of one case's value and gradients, or the
-    error torch raised (a kernel it lacks, a call it refuses)."""
-    from .harness import expected_dtype, run_backward, run_case
+    """[(kind, argument, fraction of the tolerance, tolerance source)] of one case's value and
+    gradients; torch's error propagates (a kernel it lacks, a call it refuses)."""
+    from .harness import expected_dtype, fraction_of_tolerance, run_backward, run_case
     from .tables import tolerance_for
     actual, expected, (_, torch_kwargs) = run_case(record, case, dtype, device)
     tolerance = tolerance_for(record.name, device, dtype, case.name)
-    rows = [("value", "", fraction_of(actual, expected, expected_dtype(torch_kwargs, dtype), tolerance),
+    rows = [("value", "", fraction_of_tolerance(actual, expected, expected_dtype(torch_kwargs, dtype), tolerance),
              tolerance.source)]
     if record.gradient is None:
         return rows
     for name, (gradient, reference, alternative) in run_backward(record, case, dtype, device).items():
         tolerance = tolerance_for(record.name, device, dtype, case.name, kind="gradient", argument=name)
         fraction = math.inf if gradient is None else \
-            fraction_of(gradient, reference, gradient.dtype, tolerance, alternative)
+            fraction_of_tolerance(gradient, reference, gradient.dtype, tolerance, alternative)
         rows.append(("gradient", name, fraction, tolerance.source))
     return rows
 
@@ -61,6 +51,16 @@ def known(record, case, dtype, kind, argument, device="cpu"):
     from .case_ids import CheckId
     from .tables import divergences_for
     return bool(divergences_for(str(CheckId(record.name, device, dtype, case.name, argument))))
+
+
+def check_label(kind, argument):
+    """'value', or 'gradient d/dtarget'."""
+    return kind + (f" d/d{argument}" if argument else "")
+
+
+def new_row():
+    """The tallies of one check kind x argument while drawing."""
+    return {"fractions": [], "known": 0, "sources": {}, "worst": None}
 
 
 SEEDS_PER_DRAW = 25  # even draws: each drawn shape, variant, keywords and layout with this many data seeds
@@ -95,7 +95,7 @@ def audit(loss, dtype, draws, explore=False):
             return 0.0
         worst = 0.0
         for kind, argument, fraction, source in rows:
-            row = found.setdefault((kind, argument), {"fractions": [], "known": 0, "sources": {}, "worst": None})
+            row = found.setdefault((kind, argument), new_row())
             if known(record, case, dtype, kind, argument):
                 row["known"] += 1
                 continue
@@ -123,7 +123,7 @@ def audit(loss, dtype, draws, explore=False):
 
     draw()
     return [summary(loss, dtype, kind, argument, row, raised) for (kind, argument), row in sorted(found.items())] \
-        or [summary(loss, dtype, "value", "", {"fractions": [], "known": 0, "sources": {}, "worst": None}, raised)]
+        or [summary(loss, dtype, "value", "", new_row(), raised)]
 
 
 def summary(loss, dtype, kind, argument, row, raised):
@@ -151,7 +151,7 @@ def tolerance_citations(rows):
     sources += [override["id"] for override in TOLERANCES["overrides"]
                 if any(d in LOW_PRECISION for d in ([override["dtype"]] if isinstance(override.get("dtype"), str)
                                                     else override.get("dtype", LOW_PRECISION)))]
-    return {source: [f"{row['loss']} {row['dtype']} {row['kind']}{' d/d' + row['argument'] if row['argument'] else ''}"
+    return {source: [f"{row['loss']} {row['dtype']} {check_label(row['kind'], row['argument'])}"
                      for row in rows if source in row["tolerances"]] for source in sources}
 
 
@@ -171,7 +171,7 @@ def write(rows, draws, seconds, out):
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         q = row["quantiles"]
-        check = row["kind"] + (f" d/d{row['argument']}" if row["argument"] else "")
+        check = check_label(row["kind"], row["argument"])
         worst = row["worst"]
         replay = f"`{worst['replay']}`" if worst and worst["fraction"] > 1 else ""
         raised = f" (raised: {sum(row['raised'].values())})" if row["raised"] and not row["draws"] else ""
@@ -197,7 +197,7 @@ def replay(loss, dtype, spec):
     case = replayed(record, dtype, spec)
     print(f"{loss} in {dtype}: {case.name}\n  call: {describe_call(record, *torch_arguments(case, dtype, 'cpu')[0])}")
     for kind, argument, fraction, source in measure(record, case, dtype):
-        print(f"  {kind}{' d/d' + argument if argument else ''}: error / tolerance {fraction:.3g} ({source})")
+        print(f"  {check_label(kind, argument)}: error / tolerance {fraction:.3g} ({source})")
 
 
 def main(argv=None):
@@ -225,7 +225,7 @@ def main(argv=None):
         for row in rows:
             worst = row["worst"]
             if worst:
-                check = row["kind"] + (f" d/d{row['argument']}" if row["argument"] else "")
+                check = check_label(row["kind"], row["argument"])
                 print(f"{row['loss']} {row['dtype']} {check}: "
                       f"worst {worst['fraction']:.3g} of the tolerance, {worst['case']}\n  rerun: python -m "
                       f"parity_tests.audit --replay {row['loss']} {row['dtype']} '{worst['replay']}'")

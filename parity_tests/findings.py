@@ -10,7 +10,6 @@ the loss); the script itself needs nothing but torch. An entry seen only under a
 (vmap, autocast, double backward) gets its report and the suite's rerun line instead of a script.
 """
 import argparse
-import fnmatch
 import sys
 from pathlib import Path
 
@@ -22,11 +21,10 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 def first_check(entry):
     """(record, case, dtype, argument, transform) of the first grid or edge case of this torch
     whose check id matches the entry (plain checks before those under a transform), or None."""
-    import re
-
     from .case_ids import CheckId
     from .records import RECORDS
-    pattern = re.compile("|".join(fnmatch.translate(test) for test in entry["tests"]))
+    from .tables import tests_pattern
+    pattern = tests_pattern(entry)
     cases = {record.name: record.cases() for record in RECORDS if record.torch_fn is not None}
     for transform in ("", "double_backward", "vmap", "autocast"):
         for record in RECORDS:

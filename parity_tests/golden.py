@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from .case_ids import gradient_id, parse, value_id
-from .harness import (ParityMismatch, compare, differentiable_call, first_call_error, kernels_spied, run_backward,
+from .harness import (differentiable_call, fraction_of_tolerance, first_call_error, kernels_spied, run_backward,
                       run_reference, selected_cases, torch_arguments, unavailable)
 from .records import BUILT_IN, BY_NAME
 from .registry import FLOAT_DTYPES
@@ -237,11 +237,7 @@ def distance(output, expected, tolerance, alternative=None):
     if output.error:
         return float("inf")
     dtype = getattr(torch, output.dtype)
-    try:
-        return compare(torch.from_numpy(output.values).to(dtype), expected, dtype, tolerance, "",
-                       alternative=alternative)["fraction"]
-    except ParityMismatch as mismatch:
-        return mismatch.measurement["fraction"] if mismatch.measurement else float("inf")
+    return fraction_of_tolerance(torch.from_numpy(output.values).to(dtype), expected, dtype, tolerance, alternative)
 
 
 def within_band(check_id, before, after):

@@ -560,6 +560,15 @@ def compare(actual, expected, expected_dtype, tolerance, context, label="torch",
     return measured
 
 
+def fraction_of_tolerance(actual, expected, expected_dtype, tolerance, alternative=None):
+    """compare's largest error as a fraction of the tolerance, also where it exceeds it; inf for a
+    dtype, shape or nan/inf placement mismatch (no fraction to give)."""
+    try:
+        return compare(actual, expected, expected_dtype, tolerance, "", alternative=alternative)["fraction"]
+    except ParityMismatch as mismatch:
+        return mismatch.measurement["fraction"] if mismatch.measurement else float("inf")
+
+
 def present_devices():
     """The devices torch can use here: cpu always, cuda and mps when present."""
     devices = ["cpu"]

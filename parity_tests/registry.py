@@ -5,7 +5,6 @@ of keywords, the keyword grid, the dtypes, and the bad calls. Parity tests, rand
 module checks and benchmarks all iterate the same records.
 """
 import functools
-import inspect
 import itertools
 import zlib
 from dataclasses import dataclass, field
@@ -170,21 +169,21 @@ class LossRecord:
         every shape (its first variant that builds one), named by shape, raising ValueError."""
         if self.mistakes is None:
             return ()
-        defaults = {key: values[0] for key, values in self.keyword_grid.items()}
-        names = list(inspect.signature(self.reference).parameters)
+        from .harness import bound_arguments, with_argument
         calls = []
         for shape in self.shapes:
-            case = next((case for variant in self.variants if (case := self.case(shape, variant, defaults))), None)
-            if case is None:
-                continue
-            args, kwargs = case.arguments()
-            call = {**dict(zip(names, args)), **kwargs}
-            for label, argument, value, options in self.mistakes(call):
-                changed = {**call, argument: value}
-                positional = [changed.pop(name) for name in names[:len(args)]]
-                calls.append(BadCall(f"{label}-{shape.name}", lambda rng, a=positional, k=changed: (a, dict(k)),
-                                     ValueError, argument, variant=case.variant, **options))
+            for case in self.default_cases(shape)[:1]:
+                args, kwargs = case.arguments()
+                for label, argument, value, options in self.mistakes(bound_arguments(self, args, kwargs)):
+                    mistaken = with_argument(self, args, kwargs, argument, value)
+                    calls.append(BadCall(f"{label}-{shape.name}", lambda rng, call=mistaken: (call[0], dict(call[1])),
+                                         ValueError, argument, variant=case.variant, **options))
         return tuple(calls)
+
+    def default_cases(self, shape):
+        """The cases of a shape at default keywords, one per variant that builds one."""
+        defaults = {key: values[0] for key, values in self.keyword_grid.items()}
+        return [case for variant in self.variants if (case := self.case(shape, variant, defaults)) is not None]
 
     def cases(self):
         """The fixed grid, then the record's edge cases."""

@@ -274,11 +274,15 @@ def kink_side(label, actual, expected, alternative):
     return f"at a hinge's kink {label} {side}"
 
 
-def verdict(checks, outcome, known, what):
+def verdict(checks, outcome, known, what, compile_known=()):
     """The verdict of one check (of `what`: values, gradients...) at the ledger entries `known`
-    of its id (see the module's docstring)."""
+    of its id (see the module's docstring), or under --compile at the compile ledger's entries
+    `compile_known`, which say compiled torch diverges there whatever eager does."""
     if outcome.kind == "unsupported":
         return UNSUPPORTED
+    if compile_known:
+        strict = all(entry.get("strict", True) for entry in compile_known)
+        return SHARED if outcome.kind in ("mismatch", "error") or not strict else BETTER
     if not known:
         return AGREES if outcome.kind == "passed" else NEW
     if not all(entry.get("strict", True) for entry in known):
@@ -336,9 +340,7 @@ class ItemRunner:
         known = own + [entry for entry in inherited if entry not in own]
         compile_known = compile_divergences_for(str(outcome.check), self.under_test.backend) \
             if self.under_test.backend and self.under_test.ledger else []
-        strict = all(entry.get("strict", True) for entry in compile_known)
-        found = verdict(checks, outcome, known, what) if not compile_known else \
-            SHARED if outcome.kind in ("mismatch", "error") or not strict else BETTER
+        found = verdict(checks, outcome, known, what, compile_known)
         row = self.rows.setdefault((outcome.check.label, outcome.tolerance.source),
                                    parity_row(outcome.check.label, self.device, self.dtype, outcome.tolerance))
         row["cases"] += 1

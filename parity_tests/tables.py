@@ -68,13 +68,16 @@ def holds_for_this_torch(entry):
     return TORCH_VERSION >= entry.get("torch_since", "0")
 
 
-LEDGER_PATTERNS = [(entry, re.compile("|".join(fnmatch.translate(p) for p in entry["tests"])))
-                   for entry in LEDGER if holds_for_this_torch(entry)]
+def tests_pattern(entry):
+    """One regular expression for an entry's `tests` (fnmatch patterns over check ids)."""
+    return re.compile("|".join(fnmatch.translate(pattern) for pattern in entry["tests"]))
+
+
+LEDGER_PATTERNS = [(entry, tests_pattern(entry)) for entry in LEDGER if holds_for_this_torch(entry)]
 
 
 COMPILE_LEDGER = [entry for entry in load("known_compile_divergences.json")["entries"] if holds_for_this_torch(entry)]
-COMPILE_PATTERNS = [(entry, re.compile("|".join(fnmatch.translate(p) for p in entry["tests"])))
-                    for entry in COMPILE_LEDGER]
+COMPILE_PATTERNS = [(entry, tests_pattern(entry)) for entry in COMPILE_LEDGER]
 
 
 def compile_divergences_for(test_id, backend):

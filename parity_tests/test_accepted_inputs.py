@@ -16,6 +16,7 @@ from .harness import (
     run_torch,
     skip_if_unavailable,
     to_torch,
+    with_argument,
 )
 from .records import BUILT_IN, RECORDS
 from .registry import Case
@@ -108,11 +109,9 @@ def dtype_probes(record):
         if (case.variant, arrays) in seen:
             continue
         seen.add((case.variant, arrays))
-        positional = parameter_names(record.reference)[:len(args)]
         for name in arrays:
             for dtype in recast(bound[name]):
-                changed = {**bound, name: bound[name].astype(dtype)}
-                yield case.name, name, dtype, [changed.pop(key) for key in positional], changed
+                yield case.name, name, dtype, *with_argument(record, args, kwargs, name, bound[name].astype(dtype))
 
 
 @pytest.mark.parametrize("record", RECORDS, ids=lambda record: record.name)
@@ -158,10 +157,9 @@ def test_every_shape_runs_a_plain_case(record):
     """Besides its edge cases, every shape of the grid runs the most common call: default
     keywords on data with no special values (special_values), so that a bug there cannot hide
     behind the edges (e.g. every K-dimensional nll_loss case holding ignored targets)."""
-    defaults = {key: values[0] for key, values in record.keyword_grid.items()}
     missing = []
     for shape in record.shapes:
-        cases = [case for variant in record.variants if (case := record.case(shape, variant, defaults)) is not None]
+        cases = record.default_cases(shape)
         reasons = [special_values(record, *case.arguments()) for case in cases]
         if cases and all(reasons):
             held = ", ".join(f"{case.name} holds {why}" for case, why in zip(cases, reasons))

@@ -3,7 +3,8 @@
 
 The implementation under test is torch eager (`--impl torch`, the default), torch.compile of
 torch's functions with a backend (`--compile inductor`, see compiled.py), or a candidate module
-with torch.nn.functional's names and signatures (`--impl mypkg.losses`), called on torch tensors. Its `label` is the word every message uses for its values ("torch 0.4256" or
+with torch.nn.functional's names and signatures (`--impl mypkg.losses`), called on torch
+tensors. Its `label` is the word every message uses for its values ("torch 0.4256" or
 "candidate_losses 0.4256, reference 1.5431").
 """
 import importlib

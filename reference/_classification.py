@@ -6,6 +6,7 @@ import numpy as np
 from ._activations import log_softmax, sigmoid
 from ._reduction import (
     broadcast_weight,
+    broadcast_with_input,
     check_floating,
     check_same_dtype,
     check_same_shape,
@@ -343,10 +344,7 @@ def _multilabel_broadcast(input, target):
     """input and target broadcast together, after checking that the input has a class axis."""
     if input.ndim < 1:
         raise ValueError("input: expected 1 or more dimensions (got 0)")
-    try:
-        return np.broadcast_arrays(input, target)
-    except ValueError:
-        raise ValueError(f"target: shape {target.shape} does not broadcast with the input's {input.shape}") from None
+    return broadcast_with_input(input, target)
 
 
 def multilabel_soft_margin_loss_backward(grad_output, input, target, weight=None, size_average=None, reduce=None,

@@ -115,6 +115,15 @@ def check_same_dtype(input, **arrays):
             raise TypeError(f"{name}: expected the input's dtype {input.dtype}, got {np.asarray(value).dtype}")
 
 
+def broadcast_with_input(input, target, name="target"):
+    """input and `name` broadcast together, or a ValueError naming the argument."""
+    try:
+        return np.broadcast_arrays(input, target)
+    except ValueError:
+        raise ValueError(f"{name}: shape {np.shape(target)} does not broadcast with the input's shape "
+                         f"{np.shape(input)}") from None
+
+
 def check_same_shape(input, target, name="target"):
     """Raise a ValueError naming `name` unless its shape equals the input's."""
     if target.shape != input.shape:

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 
 from ._reduction import (
+    broadcast_with_input,
     check_floating,
     check_reduction,
     reduce_elementwise,
@@ -25,12 +26,7 @@ def _broadcast_target(input, target):
             "Please ensure they have the same size.",
             stacklevel=4,  # the caller of l1_loss, mse_loss, smooth_l1_loss or huber_loss
         )
-    try:
-        return np.broadcast_arrays(input, target)
-    except ValueError:
-        raise ValueError(
-            f"target: shape {target.shape} does not broadcast with the input's shape {input.shape}"
-        ) from None
+    return broadcast_with_input(input, target)
 
 
 def _reduce_distance(loss_of_difference, input, target, weight, reduction, mean_over_weights):

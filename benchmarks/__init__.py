@@ -1,2 +1,2 @@
 """Benchmarks of the reference's NumPy kernels against torch's, generated from the registry:
-`pytest benchmarks` (see README, "Benchmarks")."""
+`pytest benchmarks` (see docs/benchmarks.md)."""

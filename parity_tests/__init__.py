@@ -1,4 +1,4 @@
-"""The parity suite. Its public API registers a loss of your own (see README, "Your own losses"):
+"""The parity suite. Its public API registers a loss of your own (see docs/adding-a-loss.md):
 
     from parity_tests import LossRecord, Shape, register_loss
 """

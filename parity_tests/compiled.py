@@ -6,9 +6,11 @@ eager through the ledger (a compiled output equal to eager's shares eager's know
 A case must prove it ran a compiled graph: the backend is wrapped so that each graph's runs are
 counted, and a call that ran none (dynamo fell back to eager, e.g. past its recompile limit)
 raises NotCompiled; `fullgraph=True` turns a graph break into an error, reported as NotCompiled
-with dynamo's reason. Neither passes. Shapes are dynamic, so graphs are reused across a rank x
-dtype x keyword structure; dynamo's caches are reset after a call that raises, so that one
-raising call cannot change what later cases test. Known compile-only divergences are
+with dynamo's reason. Neither passes. A call dynamo ran eagerly or skipped is first run once
+more after `torch._dynamo.reset()`, so that what an earlier call (one that raised) left in
+dynamo cannot decide a case. Shapes are dynamic: a compile run's cases
+(LossRecord.compile_cases) take one graph per class of calls dynamo specializes on, each case
+also run resized on the same graph. Known compile-only divergences are
 fixtures/known_compile_divergences.json (strict, like the eager ledger).
 """
 import functools
@@ -74,25 +76,35 @@ def configure_dynamo():
 @functools.cache
 def compiled(function, backend):
     """`function` compiled with `backend` (dynamic shapes, the whole graph or an error), called
-    so that a run without a compiled graph raises NotCompiled and a raising call resets dynamo."""
+    so that a call dynamo did not compile runs once more from a fresh dynamo, then raises
+    NotCompiled."""
     counting = compiler(backend)
     graph = torch.compile(function, backend=counting, dynamic=True, fullgraph=True)
 
-    @functools.wraps(function)
-    def call(*args, **kwargs):
-        counting.calls += 1
+    def run(args, kwargs):
+        """(output, whether a compiled graph ran)."""
         runs = counting.graph_runs
         try:
             output = graph(*args, **kwargs)
         except Exception as error:
-            torch._dynamo.reset()  # what dynamo learnt from a raising call must not change later cases
-            counting.resets += 1
+            if "found no compiled frames" in str(error):  # fullgraph's word for a frame dynamo skips
+                return None, False
             unsupported = type(error).__module__.startswith("torch._dynamo") or "Unsupported" in type(error).__name__
             if unsupported:
                 first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
                 raise NotCompiled(f"not compiled by torch.compile(backend={backend!r}): {first_line}") from error
             raise
-        if counting.graph_runs == runs:
+        return output, counting.graph_runs > runs
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        counting.calls += 1
+        output, compiled_run = run(args, kwargs)
+        if not compiled_run:  # dynamo ran it eagerly or skipped it: once more from a fresh dynamo, so
+            torch._dynamo.reset()  # that what an earlier call (one that raised) left cannot decide this case
+            counting.resets += 1
+            output, compiled_run = run(args, kwargs)
+        if not compiled_run:
             raise NotCompiled(f"not compiled: the call ran no compiled graph of torch.compile(backend={backend!r}) "
                               "(dynamo fell back to eager)")
         return output

@@ -93,7 +93,7 @@ def to_numpy(tensor_or_value, original):
     if isinstance(tensor_or_value, torch.Tensor):
         value = tensor_or_value.detach().cpu()
         return (value.double() if value.is_floating_point() else value).numpy()
-    return original.numpy if isinstance(original, Twin) else original
+    return original.reference_side if isinstance(original, Twin) else original
 
 
 def torch_arguments(case, dtype, device):
@@ -388,11 +388,12 @@ def run_case(record, case, dtype, device, function=None):
     return actual, run_reference(record, torch_call, numpy_call), torch_call
 
 
-def selected_cases(records, devices, dtypes, grid_only=False):
+def selected_cases(records, devices, dtypes, grid_only=False, compiling=False):
     """(record, case, device, dtype) for every combination the records support on these
-    devices and dtypes (of the grids alone with grid_only: no edge cases)."""
+    devices and dtypes (of the grids alone with grid_only: no edge cases; compiling: the
+    cases of a compile run, LossRecord.compile_cases)."""
     for record in records:
-        cases = record.grid_cases() if grid_only else record.cases()
+        cases = record.grid_cases() if grid_only else record.compile_cases() if compiling else record.cases()
         for device in devices:
             for dtype in dtypes:
                 if dtype not in record.dtypes or (device, dtype) in DEVICE_UNSUPPORTED:

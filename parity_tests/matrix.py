@@ -139,7 +139,7 @@ def report(runs, command):
              "version's environment). Verdict columns count the checks of the measured table.\n\n",
              "## Outcomes\n\n", markdown([run["summary"] for run in runs]),
              "\n## Conventions: where the mathematics leaves a choice\n\n",
-             "At a hinge's kink either one-sided derivative is right (README, Backward parity); each version's "
+             "At a hinge's kink either one-sided derivative is right (docs/what-is-checked.md, Backward parity); each version's "
              "choice, per row of the measured table. A change is a change of convention, not a failure.\n\n",
              *[f"- **convention change** in {loss}'s gradient at its kink: {change}\n" for loss, change in changes],
              "\n", markdown(convention_rows(runs)),

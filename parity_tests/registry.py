@@ -4,6 +4,7 @@ A record names the reference and torch callables, how to build inputs for a shap
 of keywords, the keyword grid, the dtypes, and the bad calls. Parity tests, randomized tests,
 module checks and benchmarks all iterate the same records.
 """
+import dataclasses
 import functools
 import itertools
 import zlib
@@ -28,6 +29,7 @@ class Shape:
 @dataclass(frozen=True)
 class Case:
     """One call: `build(rng)` returns (args, kwargs) as NumPy values in float64 / int64.
+    `loss` is the record's name ('' in an edge-case builder: LossRecord stamps it).
 
     Floating arrays are cast to the dtype under test for torch; the reference gets the same
     rounded values in float64. `dtypes` limits the case to some dtypes (None: all of them).
@@ -61,16 +63,33 @@ class Case:
 class Twin:
     """An argument that is a function, given to torch and to the reference in matching forms
     (e.g. a distance written with torch ops and the same distance in NumPy); numpy_gradient,
-    (u, v) -> (d/du, d/dv), becomes the NumPy side's `gradient` for the reference gradients."""
+    (u, v) -> (d/du, d/dv), is what the reference's gradients read as the NumPy side's `gradient`."""
 
     name: str
     torch: Callable
     numpy: Callable
     numpy_gradient: Optional[Callable] = None
 
-    def __post_init__(self):
-        if self.numpy_gradient is not None:
-            self.numpy.gradient = self.numpy_gradient
+    @functools.cached_property
+    def reference_side(self):
+        """The NumPy side as the reference receives it."""
+        return NumpyTwin(self.name, self.numpy, self.numpy_gradient)
+
+    def __repr__(self):
+        return self.name
+
+
+@dataclass(frozen=True)
+class NumpyTwin:
+    """A Twin's NumPy function, called as it is, with its gradient as an attribute (the form of
+    a `distance_function` whose gradient reference.gradients reads)."""
+
+    name: str
+    function: Callable
+    gradient: Optional[Callable] = None
+
+    def __call__(self, *args):
+        return self.function(*args)
 
     def __repr__(self):
         return self.name
@@ -187,7 +206,11 @@ class LossRecord:
 
     def cases(self):
         """The fixed grid, then the record's edge cases."""
-        return self.grid_cases() + list(self.edge_cases())
+        return self.grid_cases() + self.own_edge_cases()
+
+    def own_edge_cases(self):
+        """The record's edge cases, each stamped with the record's name (their builders need not name it)."""
+        return [dataclasses.replace(case, loss=self.name) for case in self.edge_cases()]
 
     def grid_cases(self):
         """Every keyword combination on the first shape, then each further shape and variant
@@ -206,6 +229,39 @@ class LossRecord:
         cases = [self.case(shape, variant, choice)
                  for variant in self.variants for shape, choice in choices]
         return [case for case in cases if case is not None]
+
+    def compile_cases(self):
+        """The cases of a compile run (--compile): torch.compile compiles a graph per class of
+        calls it specializes on (rank, a size of 0 or 1, layout, dtype, keyword values), so the
+        grid's cases would each cost a graph. Fewer classes: on the first shape, every reduction
+        at default and at richest keywords and each other keyword value alone; on each further
+        shape, the default keywords at the default reduction and the richest unreduced. Each
+        also runs at a size one larger in every dim above 1 (`resized-<case>`: the same class,
+        its graph reused by dynamic shapes, checked at a size it was not traced at); then the
+        edge cases."""
+        grid = self.keyword_grid
+        defaults = {key: values[0] for key, values in grid.items()}
+        richest = {key: values[-1] for key, values in grid.items()}
+        reductions = grid.get("reduction", [None])
+
+        def reduced(base, reduction):
+            return {**base, **({"reduction": reduction} if reduction else {})}
+        first = self.shapes[0]
+        choices = [(first, reduced(base, reduction)) for base in (defaults, richest) for reduction in reductions]
+        choices += [(first, {**defaults, key: value}) for key, values in grid.items() if key != "reduction"
+                    for value in values[1:]]
+        choices += [(shape, reduced(base, reduction)) for shape in self.shapes[1:]
+                    for base, reduction in ((defaults, reductions[0]), (richest, reductions[-1]))]
+        cases, resized = [], []
+        for variant in self.variants:
+            for shape, choice in list(dict.fromkeys((shape, tuple(choice.items())) for shape, choice in choices)):
+                case = self.case(shape, variant, dict(choice))
+                larger = Shape(shape.name, tuple(size + 1 if size > 1 else size for size in shape.dims), shape.layout)
+                if case is not None:
+                    cases.append(case)
+                    resized.append(dataclasses.replace(self.case(larger, variant, dict(choice)),
+                                                       name=f"resized-{case.name}"))
+        return cases + resized + self.own_edge_cases()
 
     def case(self, shape, variant, choice):
         """The Case for one shape, variant and keyword choice. `build` receives only the

@@ -59,15 +59,17 @@ def skip_if_not_implemented(error, what):
 
 def item_params(config, records, kind, dtypes=None):
     """pytest params (record, device, dtype, cases) for every combination the session selects
-    (--device, --dtype or `dtypes`, --case) for checks of this kind (value, gradient, or
-    double_backward on the grids only: central differences cannot straddle an edge case's kink);
+    (--device, --dtype or `dtypes`, --case; under --compile the compile cases) for checks of
+    this kind (value, gradient, or double_backward on the grids only: central differences
+    cannot straddle an edge case's kink);
     the cases the implementation under test cannot run (a newer torch feature, a function a
     candidate lacks) form an item of their own, skipped with why, as does, for derivatives, a
     registered record without a reference gradient."""
     run = parity_run(config)
     groups = {}
     for record, case, device, dtype in selected_cases(records, run.devices, dtypes or run.dtypes,
-                                                      grid_only=kind == "double_backward"):
+                                                      grid_only=kind == "double_backward",
+                                                      compiling=bool(run.under_test.backend)):
         if not run.case_patterns or any(fnmatch.fnmatchcase(case.name, p) for p in run.case_patterns):
             why = run.under_test.missing(record, case.arguments()[1] if lacks_keywords(record) else (), case.variant)
             groups.setdefault((record.name, device, dtype, why), (record, []))[1].append(case)

@@ -96,9 +96,9 @@ def test_tensorflow_softmax_cross_entropy_is_cross_entropy_with_probability_targ
 
 @needs_checkout
 def test_the_readme_example_of_adding_a_loss_runs(tmp_path):
-    """The README's complete example, saved as a user's module and named with --losses."""
-    readme = (ROOT / "README.md").read_text()
-    (tmp_path / "mylosses.py").write_text(readme.split("## Your own losses")[1].split("```python")[1].split("```")[0])
+    """The documented complete example (docs/adding-a-loss.md), saved as a user's module and named with --losses."""
+    guide = (ROOT / "docs" / "adding-a-loss.md").read_text()
+    (tmp_path / "mylosses.py").write_text(guide.split("## Your own losses")[1].split("```python")[1].split("```")[0])
     result = run_pytest("parity_tests", "-q", "--losses", "mylosses", "-k", "squared_hinge",
                         tmp_path=tmp_path, pythonpath=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]

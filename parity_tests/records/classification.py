@@ -1,5 +1,5 @@
-"""Records of the classification family: activations, nll_loss, cross_entropy, the BCE losses
-and multilabel_soft_margin_loss."""
+"""Records of the classification family: nll_loss (and nll_loss_4d, nn.NLLLoss2d), cross_entropy,
+linear_cross_entropy, the BCE losses and multilabel_soft_margin_loss."""
 import numpy as np
 import torch.nn.functional as F
 from torch import nn
@@ -7,11 +7,10 @@ from torch import nn
 import reference
 from reference import gradients
 from ..harness import floating
-from ..registry import BadCall, Case, LossRecord, Shape
+from ..registry import BadCall, LossRecord, Shape
 from . import inputs
+from .inputs import ELEMENTWISE_SHAPES, LEGACY_FLAGS, REDUCTION, fixed_case, legacy_cases
 from hypothesis import strategies as st
-
-REDUCTION = ["mean", "sum", "none"]
 
 # (N, C, d1, ..., dk) inputs of torch's class-index losses; the first gets the full grid
 CLASS_SHAPES = (
@@ -25,17 +24,6 @@ CLASS_SHAPES = (
     Shape("empty", (0, 5)),
     Shape("2d_strided", (6, 5), "strided"),
     Shape("k2_permuted", (2, 3, 4, 2), "permuted"),
-)
-
-ELEMENTWISE_SHAPES = (
-    Shape("2d", (4, 5)),
-    Shape("1d", (5,)),
-    Shape("3d", (2, 3, 4)),
-    Shape("scalar", ()),
-    Shape("n1", (1, 5)),
-    Shape("empty", (0, 5)),
-    Shape("2d_strided", (4, 5), "strided"),
-    Shape("3d_permuted", (2, 3, 4), "permuted"),
 )
 
 
@@ -85,83 +73,66 @@ def probability_target(call):
     return floating(call["target"])
 
 
-def fixed_case(loss, name, args, kwargs, dtypes=None):
-    """A Case with hand-written arguments."""
-    return Case(loss, name, lambda rng: (args, dict(kwargs)), dtypes=dtypes)
+EDGE_LOGITS = np.random.default_rng(7).normal(0, 2, (4, 3))  # the first draw of the edge cases' generator
+EDGE_WEIGHT = np.array([0.5, 2.0, 1.5])
+ALL_IGNORED = np.full(4, -100)
 
 
-def class_index_edge_cases():
-    """Edges of the class-index losses: all targets ignored, extreme logits, pure smoothing,
-    unnormalised probability targets, and sums that overflow float16."""
+def nll_edge_cases():
+    """All targets ignored (nan for the mean), and a (C,) input with a target of one element:
+    torch's forward takes it as the 0-d target of the one sample (its backward does not: see the
+    ledger)."""
+    return [fixed_case(f"all_ignored-weight-{reduction}", (-np.abs(EDGE_LOGITS), ALL_IGNORED),
+                       {"reduction": reduction, "weight": EDGE_WEIGHT}) for reduction in REDUCTION] + [
+        fixed_case("unbatched-one_element_target-none", (-np.abs(EDGE_LOGITS[0]), np.array([1])), {"reduction": "none"})]
+
+
+def cross_entropy_edge_cases():
+    """All targets ignored, extreme logits, pure smoothing, unnormalised probability targets,
+    a one-element target, and sums that overflow float16."""
     cases = []
     rng = np.random.default_rng(7)
     logits = rng.normal(0, 2, (4, 3))
-    ignored = np.full(4, -100)
-    weight = np.array([0.5, 2.0, 1.5])
     for reduction in REDUCTION:
-        cases.append(fixed_case("cross_entropy", f"all_ignored-{reduction}", (logits, ignored),
-                                {"reduction": reduction}))
-        cases.append(fixed_case("cross_entropy", f"all_ignored-weight-label_smoothing-{reduction}",
-                                (logits, ignored),
-                                {"reduction": reduction, "weight": weight, "label_smoothing": 0.2}))
-        cases.append(fixed_case("nll_loss", f"all_ignored-weight-{reduction}", (-np.abs(logits), ignored),
-                                {"reduction": reduction, "weight": weight}))
+        cases.append(fixed_case(f"all_ignored-{reduction}", (logits, ALL_IGNORED), {"reduction": reduction}))
+        cases.append(fixed_case(f"all_ignored-weight-label_smoothing-{reduction}", (logits, ALL_IGNORED),
+                                {"reduction": reduction, "weight": EDGE_WEIGHT, "label_smoothing": 0.2}))
     for magnitude, dtypes in ((1e4, None), (1e30, ("float64", "float32"))):
         extreme = np.array([[magnitude, -magnitude, 0.0], [-magnitude, -magnitude, magnitude],
                             [magnitude, magnitude, -magnitude]])
         for reduction in ("none", "mean"):
-            cases.append(fixed_case("cross_entropy", f"logits_{magnitude:g}-{reduction}",
+            cases.append(fixed_case(f"logits_{magnitude:g}-{reduction}",
                                     (extreme, np.array([1, 2, 0])),
                                     {"reduction": reduction, "label_smoothing": 0.1}, dtypes))
-            cases.append(fixed_case("cross_entropy", f"probs-logits_{magnitude:g}-{reduction}",
+            cases.append(fixed_case(f"probs-logits_{magnitude:g}-{reduction}",
                                     (extreme, np.eye(3)), {"reduction": reduction}, dtypes))
     for reduction in REDUCTION:
-        cases.append(fixed_case("cross_entropy", f"label_smoothing=1.0-weight-{reduction}",
+        cases.append(fixed_case(f"label_smoothing=1.0-weight-{reduction}",
                                 (logits, np.array([0, 1, 2, -100])),
-                                {"reduction": reduction, "label_smoothing": 1.0, "weight": weight}))
-        cases.append(fixed_case("cross_entropy", f"probs-k2-weight-label_smoothing=0.1-{reduction}",
+                                {"reduction": reduction, "label_smoothing": 1.0, "weight": EDGE_WEIGHT}))
+        cases.append(fixed_case(f"probs-k2-weight-label_smoothing=0.1-{reduction}",
                                 (rng.normal(0, 2, (2, 3, 4, 2)),
                                  inputs.probabilities(rng, (2, 3, 4, 2), 1)),
-                                {"reduction": reduction, "weight": weight, "label_smoothing": 0.1}))
-    # a (C,) input with a target of one element: torch's forward takes it as the 0-d target of the
-    # one sample (its backward does not: see the ledger)
-    for loss, unbatched in (("nll_loss", -np.abs(logits[0])), ("cross_entropy", logits[0])):
-        cases.append(fixed_case(loss, "unbatched-one_element_target-none", (unbatched, np.array([1])),
-                                {"reduction": "none"}))
+                                {"reduction": reduction, "weight": EDGE_WEIGHT, "label_smoothing": 0.1}))
+    # as nll_loss's: the forward takes a one-element target of a (C,) input, the backward does not
+    cases.append(fixed_case("unbatched-one_element_target-none", (logits[0], np.array([1])), {"reduction": "none"}))
     # confident predictions (p = 0.97 and 0.93): CPU float16/bfloat16 round the sum of exponentials
     # before its log (see the ledger), named with the tag random draws of this mechanism get
-    cases.append(fixed_case("cross_entropy", "confident_prediction-none-rounded_exponential_sum",
+    cases.append(fixed_case("confident_prediction-none-rounded_exponential_sum",
                             (np.array([[-0.5054, -2.5938, -2.2617, 3.959, -0.2776], [0.3, 4.1, -1.2, 0.8, -0.4]]),
                              np.array([3, 1])), {"reduction": "none"}, dtypes=("float16", "bfloat16")))
     # the soft-label example of document 001: multi-hot rows that do not sum to 1
     multi_hot = np.array([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 0]])
-    cases.append(fixed_case("cross_entropy", "probs-unnormalised-none",
+    cases.append(fixed_case("probs-unnormalised-none",
                             (rng.normal(0, 3, (5, 3)), multi_hot), {"reduction": "none"}))
     # N=30000 losses of log(10): the mean's sum is 69078, past float16's 65504
-    cases.append(fixed_case("cross_entropy", "large_batch-mean",
+    cases.append(fixed_case("large_batch-mean",
                             (np.zeros((30000, 10)), np.arange(30000) % 10), {},
                             dtypes=("float16", "bfloat16")))
     # smoothing sums -sum_c log p over 1000 classes: about 7400 a row, past 65504 at 16 rows
-    cases.append(fixed_case("cross_entropy", "label_smoothing_1000_classes-sum",
+    cases.append(fixed_case("label_smoothing_1000_classes-sum",
                             (rng.normal(0, 1, (16, 1000)), rng.integers(0, 1000, 16)),
                             {"label_smoothing": 0.1, "reduction": "sum"}))
-    return cases
-
-
-# the deprecated flags are not in the keyword grids: the legacy cases below cover them
-LEGACY_FLAGS = {"size_average": "the legacy-* cases", "reduce": "the legacy-* cases"}
-
-
-def _legacy_cases(loss, build, dims, variant=""):
-    """The deprecated size_average / reduce flags in each combination that changes the result,
-    on the arguments `build` makes for `dims`."""
-    flags = [(True, None), (False, None), (None, False), (False, True), (True, False)]
-    cases = []
-    for size_average, reduce in flags:
-        kwargs = {key: value for key, value in (("size_average", size_average), ("reduce", reduce))
-                  if value is not None}
-        name = "legacy-" + "-".join(f"{key}={value}" for key, value in kwargs.items())
-        cases.append(Case(loss, name, lambda rng, kwargs=kwargs: (build(rng, dims, variant, {})[0], dict(kwargs))))
     return cases
 
 
@@ -189,26 +160,6 @@ def _elementwise_bad_calls(make_input, make_target, extra=()):
                 lambda rng: ((make_input(rng, (3, 4)), make_target(rng, (3, 4))), {"weight": np.ones(3)}),
                 ValueError, "weight"),
     ) + tuple(extra)
-
-
-def build_activation(rng, dims, variant, kwargs):
-    dim = kwargs.get("dim")
-    if dim is not None and not -max(len(dims), 1) <= dim < max(len(dims), 1):
-        return None
-    return (inputs.logits(rng, dims, scale=3.0),), kwargs
-
-
-def build_elementwise(rng, dims, variant, kwargs):
-    return (inputs.logits(rng, dims, scale=3.0),), kwargs
-
-
-def activation_edge_cases(loss, dims_kwargs):
-    values = np.array([0.0, -0.0, 1e4, -1e4, np.inf, -np.inf, 100.0, -100.0, 1e-30, -30.0])
-    cases = [fixed_case(loss, "special_values", (values,), dims_kwargs)]
-    if "dim" in dims_kwargs:
-        masked = np.array([[0.5, -np.inf, 2.0], [-np.inf, -np.inf, -np.inf], [1e4, -1e4, 0.0]])
-        cases.append(fixed_case(loss, "masked_rows-dim=1", (masked,), {"dim": 1}))
-    return cases
 
 
 def _bce_input(rng, dims):
@@ -247,7 +198,7 @@ def build_multilabel_soft_margin(rng, dims, variant, kwargs):
     return (inputs.logits(rng, dims, scale=3.0), target), kwargs
 
 
-def sigmoid_loss_edge_cases(loss, extra_kwargs=()):
+def sigmoid_loss_edge_cases(extra_kwargs=()):
     """Infinite and huge logits against hard targets: the loss is 0 or infinite, or |x|."""
     logits = np.array([[np.inf, -np.inf, np.inf, -np.inf], [1e4, -1e4, 1e4, -1e4]])
     target = np.array([[1.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 1.0]])
@@ -255,9 +206,9 @@ def sigmoid_loss_edge_cases(loss, extra_kwargs=()):
     for reduction in ("none", "sum"):
         for extra in ({},) + tuple(extra_kwargs):
             label = "".join(f"-{key}" for key in extra)
-            cases.append(fixed_case(loss, f"infinite_logits{label}-{reduction}", (logits[:1], target[:1]),
+            cases.append(fixed_case(f"infinite_logits{label}-{reduction}", (logits[:1], target[:1]),
                                     {"reduction": reduction, **extra}))
-            cases.append(fixed_case(loss, f"logits_1e4{label}-{reduction}", (logits[1:], target[1:]),
+            cases.append(fixed_case(f"logits_1e4{label}-{reduction}", (logits[1:], target[1:]),
                                     {"reduction": reduction, **extra}))
     return cases
 
@@ -266,7 +217,7 @@ def bce_edge_cases():
     """Probabilities exactly 0 and 1: log is clamped at -100, so a wrong certain answer costs 100."""
     probabilities = np.array([0.0, 1.0, 0.0, 1.0, 0.5, 1e-30])
     target = np.array([0.0, 1.0, 1.0, 0.0, 1.0, 1.0])
-    return [fixed_case("binary_cross_entropy", f"certain_probabilities-{reduction}",
+    return [fixed_case(f"certain_probabilities-{reduction}",
                        (probabilities, target), {"reduction": reduction}) for reduction in REDUCTION]
 
 
@@ -305,53 +256,27 @@ def build_linear_cross_entropy(rng, dims, variant, kwargs):
 
 RECORDS = [
     LossRecord(
-        name="softmax", reference=reference.softmax, torch_fn=F.softmax,
-        gradient=gradients.softmax_backward, differentiable=("input",),
-        sizes=inputs.ELEMENTWISE_SIZES, bench_keywords={"dim": 1}, build=build_activation, shapes=ELEMENTWISE_SHAPES,
-        keyword_grid={"dim": [None, 0, 1, -1], "dtype": [None, np.float64]},
-        edge_cases=lambda: activation_edge_cases("softmax", {"dim": 0}),
-        bad_calls=(BadCall("dim_out_of_range", lambda rng: ((rng.normal(size=(2, 3)),), {"dim": 2}),
-                           ValueError, "dim"),),
-        module=nn.Softmax, random_dims=inputs.any_dims(min_dims=1),
-        untested_keywords={"_stacklevel": "private: where torch's warning points"},
-    ),
-    LossRecord(
-        name="log_softmax", reference=reference.log_softmax, torch_fn=F.log_softmax,
-        gradient=gradients.log_softmax_backward, differentiable=("input",),
-        sizes=inputs.ELEMENTWISE_SIZES, bench_keywords={"dim": 1}, build=build_activation, shapes=ELEMENTWISE_SHAPES,
-        keyword_grid={"dim": [None, 0, 1, -1], "dtype": [None, np.float64]},
-        edge_cases=lambda: activation_edge_cases("log_softmax", {"dim": 0}),
-        bad_calls=(BadCall("dim_out_of_range", lambda rng: ((rng.normal(size=(2, 3)),), {"dim": -3}),
-                           ValueError, "dim"),),
-        module=nn.LogSoftmax, random_dims=inputs.any_dims(min_dims=1),
-        untested_keywords={"_stacklevel": "private: where torch's warning points"},
-    ),
-    LossRecord(
-        name="sigmoid", reference=reference.sigmoid, torch_fn=F.sigmoid,
-        gradient=gradients.sigmoid_backward, differentiable=("input",),
-        sizes=inputs.ELEMENTWISE_SIZES, build=build_elementwise, shapes=ELEMENTWISE_SHAPES, keyword_grid={},
-        edge_cases=lambda: activation_edge_cases("sigmoid", {}),
-        module=nn.Sigmoid, random_dims=inputs.any_dims(),
-    ),
-    LossRecord(
-        name="logsigmoid", reference=reference.logsigmoid, torch_fn=F.logsigmoid,
-        gradient=gradients.logsigmoid_backward, differentiable=("input",),
-        sizes=inputs.ELEMENTWISE_SIZES, build=build_elementwise, shapes=ELEMENTWISE_SHAPES, keyword_grid={},
-        edge_cases=lambda: activation_edge_cases("logsigmoid", {}),
-        module=nn.LogSigmoid, random_dims=inputs.any_dims(),
-    ),
-    LossRecord(
         name="nll_loss", reference=reference.nll_loss, torch_fn=F.nll_loss,
         gradient=gradients.nll_loss_backward, differentiable=("input",),
         sizes=inputs.CLASS_SIZES, build=build_nll, shapes=CLASS_SHAPES,
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1], "reduction": REDUCTION},
-        edge_cases=lambda: [case for case in class_index_edge_cases() if case.loss == "nll_loss"]
-        + _legacy_cases("nll_loss", build_nll, (6, 5)),
+        edge_cases=lambda: nll_edge_cases()
+        + legacy_cases(build_nll, (6, 5)),
         bad_calls=_class_bad_calls((
             BadCall("input_0d", lambda rng: ((np.array(-1.0), np.array(0)), {}), ValueError, "input"),
         )),
         mistakes=class_mistakes, module=nn.NLLLoss, random_dims=inputs.class_dims(),
         untested_keywords=LEGACY_FLAGS,
+    ),
+    LossRecord(
+        name="nll_loss_4d", reference=reference.nll_loss, torch_fn=F.nll_loss,
+        gradient=gradients.nll_loss_backward, differentiable=("input",),
+        sizes={"small": (2, 21, 16, 16), "large": (8, 21, 128, 128)},
+        build=lambda rng, dims, variant, kwargs: build_nll(rng, dims, variant, kwargs) if len(dims) == 4 else None,
+        shapes=(Shape("N2-C3-H4-W5", (2, 3, 4, 5)), Shape("N2-C3-H4-W5_permuted", (2, 3, 4, 5), "permuted")),
+        keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1], "reduction": REDUCTION},
+        module=nn.NLLLoss2d, random_dims=st.tuples(*[st.integers(1, 3)] * 4), untested_keywords={"size_average": "the nll_loss record's legacy cases",
+                                                "reduce": "the nll_loss record's legacy cases"},
     ),
     LossRecord(
         name="cross_entropy", reference=reference.cross_entropy, torch_fn=F.cross_entropy,
@@ -360,8 +285,8 @@ RECORDS = [
         sizes=inputs.SEGMENTATION_SIZES, build=build_cross_entropy, shapes=CLASS_SHAPES, variants=("index", "probs"),
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1],
                       "label_smoothing": [0.0, 0.1], "reduction": REDUCTION},
-        edge_cases=lambda: [case for case in class_index_edge_cases() if case.loss == "cross_entropy"]
-        + _legacy_cases("cross_entropy", build_cross_entropy, (6, 5), "index"),
+        edge_cases=lambda: cross_entropy_edge_cases()
+        + legacy_cases(build_cross_entropy, (6, 5), "index"),
         bad_calls=_class_bad_calls((
             BadCall("label_smoothing_above_1",
                     lambda rng: ((rng.normal(size=(3, 4)), np.array([0, 1, 2])), {"label_smoothing": 1.5}),
@@ -388,7 +313,7 @@ RECORDS = [
         sizes=inputs.ELEMENTWISE_SIZES, build=build_bce, shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"weight": [None, "per_class", "random"], "reduction": REDUCTION},
         edge_cases=lambda: bce_edge_cases()
-        + _legacy_cases("binary_cross_entropy", build_bce, (4, 5)),
+        + legacy_cases(build_bce, (4, 5)),
         bad_calls=_elementwise_bad_calls(_bce_input, _soft_target, (
             BadCall("input_above_1", lambda rng: ((np.full((2, 2), 1.5), np.ones((2, 2))), {}),
                     ValueError, "input"),
@@ -409,9 +334,8 @@ RECORDS = [
         shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"weight": [None, "per_class", "random"], "pos_weight": [None, "per_class"],
                       "reduction": REDUCTION},
-        edge_cases=lambda: sigmoid_loss_edge_cases("binary_cross_entropy_with_logits",
-                                                   ({"pos_weight": np.array([2.0])},))
-        + _legacy_cases("binary_cross_entropy_with_logits", build_bce_with_logits, (4, 5)),
+        edge_cases=lambda: sigmoid_loss_edge_cases(({"pos_weight": np.array([2.0])},))
+        + legacy_cases(build_bce_with_logits, (4, 5)),
         bad_calls=_elementwise_bad_calls(inputs.logits, _soft_target, (
             BadCall("pos_weight_not_broadcastable",
                     lambda rng: ((rng.normal(size=(3, 4)), np.ones((3, 4))), {"pos_weight": np.ones(3)}),
@@ -429,8 +353,8 @@ RECORDS = [
                 Shape("n1", (1, 5)), Shape("c1", (4, 1)), Shape("empty", (0, 5)),
                 Shape("2d_strided", (4, 5), "strided"), Shape("3d_permuted", (2, 3, 4), "permuted")),
         keyword_grid={"weight": [None, "per_class", "random"], "reduction": REDUCTION},
-        edge_cases=lambda: sigmoid_loss_edge_cases("multilabel_soft_margin_loss")
-        + _legacy_cases("multilabel_soft_margin_loss", build_multilabel_soft_margin, (4, 5)),
+        edge_cases=lambda: sigmoid_loss_edge_cases()
+        + legacy_cases(build_multilabel_soft_margin, (4, 5)),
         variants=("", "broadcast"),
         bad_calls=(BadCall("target_not_broadcastable", lambda rng: ((rng.normal(size=(3, 4)), np.ones((3, 2))), {}),
                            ValueError, "target"),),

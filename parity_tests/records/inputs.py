@@ -1,5 +1,43 @@
-"""Input builders shared by the records: random data of a given shape, in float64 / int64."""
+"""What the record families share: input builders (random data of a given shape, in float64 /
+int64), the reductions, the elementwise shapes, hand-written and legacy-flag edge cases."""
 from hypothesis import strategies as st
+
+from ..registry import Case, Shape
+
+REDUCTION = ["mean", "sum", "none"]
+
+ELEMENTWISE_SHAPES = (
+    Shape("2d", (4, 5)),
+    Shape("1d", (5,)),
+    Shape("3d", (2, 3, 4)),
+    Shape("scalar", ()),
+    Shape("n1", (1, 5)),
+    Shape("empty", (0, 5)),
+    Shape("2d_strided", (4, 5), "strided"),
+    Shape("3d_permuted", (2, 3, 4), "permuted"),
+)
+
+
+def fixed_case(name, args, kwargs, dtypes=None):
+    """An edge Case with hand-written arguments (its record stamps the loss's name)."""
+    return Case("", name, lambda rng: (args, dict(kwargs)), dtypes=dtypes)
+
+
+# the deprecated flags are not in the keyword grids: the legacy cases below cover them
+LEGACY_FLAGS = {"size_average": "the legacy-* cases", "reduce": "the legacy-* cases"}
+
+
+def legacy_cases(build, dims, variant=""):
+    """The deprecated size_average / reduce flags in each combination that changes the result,
+    on the arguments `build` makes for `dims`."""
+    flags = [(True, None), (False, None), (None, False), (False, True), (True, False)]
+    cases = []
+    for size_average, reduce in flags:
+        kwargs = {key: value for key, value in (("size_average", size_average), ("reduce", reduce))
+                  if value is not None}
+        name = "legacy-" + "-".join(f"{key}={value}" for key, value in kwargs.items())
+        cases.append(Case("", name, lambda rng, kwargs=kwargs: (build(rng, dims, variant, {})[0], dict(kwargs))))
+    return cases
 
 
 def logits(rng, dims, scale=2.0):

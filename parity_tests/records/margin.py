@@ -8,7 +8,7 @@ import reference
 from reference import gradients
 from ..registry import BadCall, LossRecord, Shape, Twin
 from . import inputs
-from .classification import ELEMENTWISE_SHAPES, LEGACY_FLAGS, REDUCTION, _legacy_cases, fixed_case
+from .inputs import ELEMENTWISE_SHAPES, LEGACY_FLAGS, REDUCTION, fixed_case, legacy_cases
 
 PAIR_SHAPES = (Shape("2d", (5, 4)), Shape("unbatched", (4,)), Shape("scalar", ()), Shape("n1", (1, 4)),
                Shape("empty", (0, 4)),
@@ -101,31 +101,20 @@ L1_LAMBDA = Twin("l1_lambda", lambda u, v: (u - v).abs().sum(-1), lambda u, v: n
                  lambda u, v: (np.sign(u - v), -np.sign(u - v)))
 
 
-def kink_cases():
-    """Values exactly on the hinge kinks: margin - x == 0, identical anchor and positive."""
-    x = np.array([1.0, 0.5, -1.0, 2.0])
-    cases = [fixed_case("hinge_embedding_loss", "on_kink-none", (x, np.array([-1.0, -1, -1, 1])),
-                        {"margin": 1.0, "reduction": "none"}),
-             fixed_case("margin_ranking_loss", "on_kink-none", (x, x - 0.5, np.ones(4)),
-                        {"margin": 0.5, "reduction": "none"}),
-             fixed_case("multi_margin_loss", "on_kink-none", (np.array([[1.0, 0.0, 0.5]]), np.array([0])),
-                        {"reduction": "none"})]
-    anchor = np.array([[0.5, -1.0, 2.0], [1.0, 1.0, 1.0]])
-    for loss in ("triplet_margin_loss", "triplet_margin_with_distance_loss"):
-        cases.append(fixed_case(loss, "identical_anchor_positive-none", (anchor, anchor.copy(), anchor + 3.0),
-                                {"reduction": "none"}))
-    return cases
+ON_KINK = np.array([1.0, 0.5, -1.0, 2.0])  # values exactly on the hinge kinks: margin - x == 0
+ANCHOR = np.array([[0.5, -1.0, 2.0], [1.0, 1.0, 1.0]])
+
+
+def identical_anchor_positive():
+    """The triplet losses' kink: an anchor identical to its positive (a distance of 0)."""
+    return [fixed_case("identical_anchor_positive-none", (ANCHOR, ANCHOR.copy(), ANCHOR + 3.0), {"reduction": "none"})]
 
 
 def soft_margin_edge_cases():
     """-y x far beyond where exp(-y x) overflows in each dtype: the loss is about -y x."""
     margins = np.array([20.0, 100.0, 1000.0, -1000.0])
-    return [fixed_case("soft_margin_loss", f"large_margin_violation-{reduction}", (margins, -np.ones(4)),
+    return [fixed_case(f"large_margin_violation-{reduction}", (margins, -np.ones(4)),
                        {"reduction": reduction}) for reduction in ("none", "mean")]
-
-
-def _by_loss(cases, loss):
-    return [case for case in cases if case.loss == loss]
 
 
 def _bad(name, args, kwargs, error, argument, **options):
@@ -136,7 +125,8 @@ MARGIN_CHECKED_SINCE = "2.4"  # torch rejects a margin <= 0 of the triplet losse
 # (merged 2024-03-19, after 2.3's branch cut; torch 2.2.2 accepts it, 2.6.0 rejects it)
 
 
-X, Y = np.arange(6.0).reshape(2, 3) / 6, np.array([1, 2])
+BAD_INPUT = np.arange(6.0).reshape(2, 3) / 6  # the bad calls' (2, 3) input: 2 samples of 3 classes
+BAD_TARGET = np.array([1, 2])  # a valid class index for each of its samples
 # (N, C) or (C,) with N >= 1: torch's empty-batch results for these two are arbitrary (see the ledger)
 NONEMPTY_CLASS_DIMS = inputs.class_dims(max_extra_dims=0).filter(lambda dims: dims[0] > 0)
 RECORDS = [
@@ -145,8 +135,9 @@ RECORDS = [
         gradient=gradients.hinge_embedding_loss_backward, differentiable=("input",),
         sizes=inputs.ELEMENTWISE_SIZES, build=build_hinge, shapes=ELEMENTWISE_SHAPES, variants=("", "other_targets"),
         keyword_grid={"margin": [1.0, 0.3, 2.0], "reduction": REDUCTION},
-        edge_cases=lambda: _by_loss(kink_cases(), "hinge_embedding_loss")
-        + _legacy_cases("hinge_embedding_loss", build_hinge, (4, 5)),
+        edge_cases=lambda: [fixed_case("on_kink-none", (ON_KINK, np.array([-1.0, -1, -1, 1])),
+                                       {"margin": 1.0, "reduction": "none"})]
+        + legacy_cases(build_hinge, (4, 5)),
         module=nn.HingeEmbeddingLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
@@ -154,9 +145,10 @@ RECORDS = [
         gradient=gradients.margin_ranking_loss_backward, differentiable=("input1", "input2", "target"),
         sizes=inputs.ELEMENTWISE_SIZES, build=build_ranking, shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"margin": [0, 0.5], "reduction": REDUCTION},
-        edge_cases=lambda: _by_loss(kink_cases(), "margin_ranking_loss")
-        + _legacy_cases("margin_ranking_loss", build_ranking, (4, 5)),
-        bad_calls=(_bad("target_fewer_dims", (X, X, np.ones(3)), {}, ValueError, "target"),),
+        edge_cases=lambda: [fixed_case("on_kink-none", (ON_KINK, ON_KINK - 0.5, np.ones(4)),
+                                       {"margin": 0.5, "reduction": "none"})]
+        + legacy_cases(build_ranking, (4, 5)),
+        bad_calls=(_bad("target_fewer_dims", (BAD_INPUT, BAD_INPUT, np.ones(3)), {}, ValueError, "target"),),
         module=nn.MarginRankingLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
@@ -164,7 +156,7 @@ RECORDS = [
         gradient=gradients.soft_margin_loss_backward, differentiable=("input",),
         sizes=inputs.ELEMENTWISE_SIZES, build=build_soft_margin, shapes=ELEMENTWISE_SHAPES,
         keyword_grid={"reduction": REDUCTION},
-        edge_cases=lambda: soft_margin_edge_cases() + _legacy_cases("soft_margin_loss", build_soft_margin, (4, 5)),
+        edge_cases=lambda: soft_margin_edge_cases() + legacy_cases(build_soft_margin, (4, 5)),
         module=nn.SoftMarginLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
@@ -172,12 +164,12 @@ RECORDS = [
         gradient=gradients.multi_margin_loss_backward, differentiable=("input",),
         sizes=inputs.MARGIN_CLASS_SIZES, build=build_multi_margin, shapes=PAIR_SHAPES, variants=("", "flat_target"),
         keyword_grid={"p": [1, 2], "margin": [1.0, 0.4], "weight": [None, "random"], "reduction": REDUCTION},
-        edge_cases=lambda: _by_loss(kink_cases(), "multi_margin_loss")
-        + _legacy_cases("multi_margin_loss", build_multi_margin, (5, 4)),
-        bad_calls=(_bad("target_out_of_range", (X, np.array([1, 3])), {}, ValueError, "target"),
-                   _bad("target_negative", (X, np.array([1, -1])), {}, ValueError, "target"),
-                   _bad("p_not_1_or_2", (X, Y), {"p": 3}, ValueError, "p"),
-                   _bad("weight_wrong_length", (X, Y), {"weight": np.ones(4)}, ValueError, "weight")),
+        edge_cases=lambda: [fixed_case("on_kink-none", (np.array([[1.0, 0.0, 0.5]]), np.array([0])), {"reduction": "none"})]
+        + legacy_cases(build_multi_margin, (5, 4)),
+        bad_calls=(_bad("target_out_of_range", (BAD_INPUT, np.array([1, 3])), {}, ValueError, "target"),
+                   _bad("target_negative", (BAD_INPUT, np.array([1, -1])), {}, ValueError, "target"),
+                   _bad("p_not_1_or_2", (BAD_INPUT, BAD_TARGET), {"p": 3}, ValueError, "p"),
+                   _bad("weight_wrong_length", (BAD_INPUT, BAD_TARGET), {"weight": np.ones(4)}, ValueError, "weight")),
         mistakes=lambda call: inputs.index_mistakes(call, call["input"].shape[-1] if call["input"].ndim else 1),
         module=nn.MultiMarginLoss, random_dims=NONEMPTY_CLASS_DIMS, untested_keywords=LEGACY_FLAGS,
     ),
@@ -188,10 +180,10 @@ RECORDS = [
         sizes={"small": (64, 100), "medium": (1024, 100), "large": (4096, 100)},
         build=build_multilabel_margin, shapes=PAIR_SHAPES,
         keyword_grid={"reduction": REDUCTION},
-        edge_cases=lambda: _legacy_cases("multilabel_margin_loss", build_multilabel_margin, (5, 4)),
-        bad_calls=(_bad("target_other_negative", (X, np.array([[0, -2, -1], [1, -1, 0]])), {}, ValueError, "target"),
-                   _bad("target_out_of_range", (X, np.array([[0, 3, -1], [1, -1, 0]])), {}, ValueError, "target"),
-                   _bad("target_shape", (X, np.array([0, 1, -1])), {}, ValueError, "target")),
+        edge_cases=lambda: legacy_cases(build_multilabel_margin, (5, 4)),
+        bad_calls=(_bad("target_other_negative", (BAD_INPUT, np.array([[0, -2, -1], [1, -1, 0]])), {}, ValueError, "target"),
+                   _bad("target_out_of_range", (BAD_INPUT, np.array([[0, 3, -1], [1, -1, 0]])), {}, ValueError, "target"),
+                   _bad("target_shape", (BAD_INPUT, np.array([0, 1, -1])), {}, ValueError, "target")),
         mistakes=lambda call: inputs.index_mistakes(call, call["input"].shape[-1] if call["input"].ndim else 1),
         module=nn.MultiLabelMarginLoss, untested_keywords=LEGACY_FLAGS,
         random_dims=NONEMPTY_CLASS_DIMS,
@@ -203,18 +195,18 @@ RECORDS = [
         sizes=inputs.EMBEDDING_SIZES, build=build_cosine, shapes=PAIR_SHAPES,
         variants=("", "other_targets", "broadcast"),
         keyword_grid={"margin": [0, 0.3, -0.5], "reduction": REDUCTION},
-        edge_cases=lambda: [fixed_case("cosine_embedding_loss", "zero_vectors-none",
+        edge_cases=lambda: [fixed_case("zero_vectors-none",
                                        (np.zeros((2, 3)), np.ones((2, 3)), np.array([1.0, -1.0])),
                                        {"reduction": "none"}),
                             # |input1|^2 = 9.5e-6 is a float16 subnormal (below 6.1e-5): found by a randomized draw;
                             # not in bfloat16, whose 1 - cos here is a cancellation within one ulp of 1
-                            fixed_case("cosine_embedding_loss", "subnormal_squared_norm-none",
+                            fixed_case("subnormal_squared_norm-none",
                                        (np.array([[0.0025, -0.0018], [1.0, 2.0]]),
                                         np.array([[0.3, -0.2], [1.5, -0.5]]), np.array([1.0, 1.0])),
                                        {"reduction": "none"}, dtypes=("float64", "float32", "float16"))]
-        + _legacy_cases("cosine_embedding_loss", build_cosine, (5, 4)),
-        bad_calls=(_bad("target_2d", (X, X, np.ones((2, 1))), {}, ValueError, "target"),
-                   _bad("input2_fewer_dims", (X, X[0], np.ones(2)), {}, ValueError, "target")),
+        + legacy_cases(build_cosine, (5, 4)),
+        bad_calls=(_bad("target_2d", (BAD_INPUT, BAD_INPUT, np.ones((2, 1))), {}, ValueError, "target"),
+                   _bad("input2_fewer_dims", (BAD_INPUT, BAD_INPUT[0], np.ones(2)), {}, ValueError, "target")),
         module=nn.CosineEmbeddingLoss, random_dims=inputs.class_dims(max_extra_dims=0).filter(lambda d: len(d) <= 2),
         untested_keywords=LEGACY_FLAGS,
     ),
@@ -224,11 +216,11 @@ RECORDS = [
         sizes=inputs.EMBEDDING_SIZES, build=build_triplet, shapes=TRIPLET_SHAPES, variants=("", "broadcast"),
         keyword_grid={"margin": [1.0, 0.2], "p": [2, 1, 3], "eps": [1e-6, 0.1], "swap": [False, True],
                       "reduction": REDUCTION},
-        edge_cases=lambda: _by_loss(kink_cases(), "triplet_margin_loss")
-        + _legacy_cases("triplet_margin_loss", build_triplet, (5, 4)),
-        bad_calls=(_bad("margin_zero", (X, X, X), {"margin": 0.0}, ValueError, "margin",
+        edge_cases=lambda: identical_anchor_positive()
+        + legacy_cases(build_triplet, (5, 4)),
+        bad_calls=(_bad("margin_zero", (BAD_INPUT, BAD_INPUT, BAD_INPUT), {"margin": 0.0}, ValueError, "margin",
                         torch_rejects_since=MARGIN_CHECKED_SINCE),
-                   _bad("negative_fewer_dims", (X, X, np.ones(3)), {}, ValueError, "negative")),
+                   _bad("negative_fewer_dims", (BAD_INPUT, BAD_INPUT, np.ones(3)), {}, ValueError, "negative")),
         module=nn.TripletMarginLoss, random_dims=inputs.class_dims(max_extra_dims=1), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
@@ -239,10 +231,10 @@ RECORDS = [
         sizes=inputs.EMBEDDING_SIZES, build=build_triplet, shapes=TRIPLET_SHAPES, variants=("", "broadcast"),
         keyword_grid={"distance_function": [None, PAIRWISE, COSINE, L1_LAMBDA], "margin": [1.0, 0.3],
                       "swap": [False, True], "reduction": REDUCTION},
-        edge_cases=lambda: _by_loss(kink_cases(), "triplet_margin_with_distance_loss"),
-        bad_calls=(_bad("margin_negative", (X, X, X), {"margin": -1.0}, ValueError, "margin",
+        edge_cases=identical_anchor_positive,
+        bad_calls=(_bad("margin_negative", (BAD_INPUT, BAD_INPUT, BAD_INPUT), {"margin": -1.0}, ValueError, "margin",
                         torch_rejects_since=MARGIN_CHECKED_SINCE),
-                   _bad("negative_fewer_dims", (X, X, np.ones(3)), {}, ValueError, "negative")),
+                   _bad("negative_fewer_dims", (BAD_INPUT, BAD_INPUT, np.ones(3)), {}, ValueError, "negative")),
         module=nn.TripletMarginWithDistanceLoss, random_dims=inputs.class_dims(max_extra_dims=1),
     ),
 ]

@@ -8,7 +8,7 @@ import reference
 from reference import gradients
 from ..registry import BadCall, LossRecord, Shape
 from . import inputs
-from .classification import ELEMENTWISE_SHAPES, LEGACY_FLAGS, REDUCTION, _legacy_cases, fixed_case
+from .inputs import ELEMENTWISE_SHAPES, LEGACY_FLAGS, REDUCTION, fixed_case, legacy_cases
 
 
 def _target(rng, dims, variant):
@@ -58,23 +58,23 @@ def build_gaussian(rng, dims, variant, kwargs):
     return (rng.normal(0.0, 1.0, dims), target, var), kwargs
 
 
-def distance_edge_cases(loss, parameter):
+def distance_edge_cases(parameter):
     """Differences exactly at, just below and above the kink, and at zero."""
     input = np.array([0.0, 0.5, -0.5, 0.25, 1.0, -2.0, 0.5, 3.0])
     target = np.array([0.0, 0.0, 0.0, 0.0, 0.0, -1.5, 0.49, 0.0])
-    return [fixed_case(loss, f"at_kink-{parameter}={value}-{reduction}", (input, target),
+    return [fixed_case(f"at_kink-{parameter}={value}-{reduction}", (input, target),
                        {parameter: value, "reduction": reduction})
             for value in (0.5, 1.0) for reduction in ("none", "sum")]
 
 
 def kl_div_edge_cases():
     log_probs = np.log(np.array([[0.5, 0.25, 0.25], [0.1, 0.6, 0.3]]))
-    cases = [fixed_case("kl_div", f"negative_target-{reduction}", (log_probs, np.array([[0.5, -0.25, 0.75], [0.2, 0.2, 0.6]])),
+    cases = [fixed_case(f"negative_target-{reduction}", (log_probs, np.array([[0.5, -0.25, 0.75], [0.2, 0.2, 0.6]])),
                         {"reduction": reduction}) for reduction in ("none", "sum")]
     impossible = np.array([[-np.inf, np.log(0.5), np.log(0.5)]])
-    cases += [fixed_case("kl_div", f"zero_target_at_minus_inf_input-{reduction}", (impossible, np.array([[0.0, 0.5, 0.5]])),
+    cases += [fixed_case(f"zero_target_at_minus_inf_input-{reduction}", (impossible, np.array([[0.0, 0.5, 0.5]])),
                          {"reduction": reduction}) for reduction in ("none", "sum")]
-    cases += [fixed_case("kl_div", f"log_target_minus_inf-{reduction}",
+    cases += [fixed_case(f"log_target_minus_inf-{reduction}",
                          (np.log(np.array([[0.2, 0.3, 0.5]])), np.array([[-np.inf, np.log(0.5), np.log(0.5)]])),
                          {"reduction": reduction, "log_target": True}) for reduction in ("none", "sum")]
     return cases
@@ -83,14 +83,14 @@ def kl_div_edge_cases():
 def poisson_edge_cases():
     """Counts 0, 1, 2 and large with full (Stirling only above 1), and a rate of 0 with eps."""
     counts = np.array([0.0, 1.0, 2.0, 1.5, 50.0])
-    return [fixed_case("poisson_nll_loss", f"stirling_mask-log_input={log_input}-none",
+    return [fixed_case(f"stirling_mask-log_input={log_input}-none",
                        (np.array([0.5, 0.0, 1.0, 2.0, 3.0]) if log_input else np.array([0.5, 0.0, 1.0, 2.0, 40.0]), counts),
                        {"full": True, "log_input": log_input, "reduction": "none"}) for log_input in (True, False)]
 
 
 def gaussian_edge_cases():
     input, target = np.array([[0.0, 1.0], [2.0, -1.0]]), np.array([[0.5, 1.0], [0.0, 0.0]])
-    return [fixed_case("gaussian_nll_loss", f"var_below_eps-eps={eps}-none", (input, target, np.array([[1e-8, 0.0], [0.3, 2.0]])),
+    return [fixed_case(f"var_below_eps-eps={eps}-none", (input, target, np.array([[1e-8, 0.0], [0.3, 2.0]])),
                        {"eps": eps, "reduction": "none"}) for eps in (1e-6, 0.5)]
 
 
@@ -111,7 +111,7 @@ def weighted_distance_record(name, module):
         sizes=inputs.ELEMENTWISE_SIZES,
         shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"weight": [None, "random"], "reduction": REDUCTION},
-        edge_cases=lambda: _legacy_cases(name, build_distance, (4, 5), "same"),
+        edge_cases=lambda: legacy_cases(build_distance, (4, 5), "same"),
         bad_calls=(_bad_weight(),), keyword_since=WEIGHT_SINCE,
         module=module, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     )
@@ -125,8 +125,8 @@ RECORDS = [
         gradient=gradients.smooth_l1_loss_backward, differentiable=("input", "target"),
         sizes=inputs.ELEMENTWISE_SIZES, build=build_distance, shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"beta": [1.0, 0.0, 0.5, 2.5], "reduction": REDUCTION},
-        edge_cases=lambda: distance_edge_cases("smooth_l1_loss", "beta")
-        + _legacy_cases("smooth_l1_loss", build_distance, (4, 5), "same"),
+        edge_cases=lambda: distance_edge_cases("beta")
+        + legacy_cases(build_distance, (4, 5), "same"),
         bad_calls=(BadCall("beta_negative", lambda rng: ((np.zeros(3), np.ones(3)), {"beta": -1.0}),
                            ValueError, "beta"),),
         module=nn.SmoothL1Loss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
@@ -137,7 +137,7 @@ RECORDS = [
         sizes=inputs.ELEMENTWISE_SIZES, build=build_distance,
         shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
         keyword_grid={"weight": [None, "random"], "delta": [1.0, 0.5, 2.5], "reduction": REDUCTION},
-        edge_cases=lambda: distance_edge_cases("huber_loss", "delta"),
+        edge_cases=lambda: distance_edge_cases("delta"),
         bad_calls=(_bad_weight(),
                    BadCall("delta_zero", lambda rng: ((np.zeros(3), np.ones(3)), {"delta": 0.0}),
                            ValueError, "delta"),
@@ -153,7 +153,7 @@ RECORDS = [
                 Shape("empty", (0, 5)), Shape("2d_strided", (4, 5), "strided"),
                 Shape("3d_permuted", (2, 3, 4), "permuted")),
         keyword_grid={"reduction": ["mean", "sum", "none", "batchmean"], "log_target": [False, True]},
-        edge_cases=lambda: kl_div_edge_cases() + _legacy_cases("kl_div", build_kl_div, (4, 5)),
+        edge_cases=lambda: kl_div_edge_cases() + legacy_cases(build_kl_div, (4, 5)),
         module=nn.KLDivLoss, random_dims=inputs.any_dims(min_dims=1), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
@@ -165,7 +165,7 @@ RECORDS = [
         build=build_poisson, shapes=ELEMENTWISE_SHAPES, variants=("", "broadcast"),
         keyword_grid={"log_input": [True, False], "full": [False, True], "eps": [1e-8, 0.1],
                       "reduction": REDUCTION},
-        edge_cases=lambda: poisson_edge_cases() + _legacy_cases("poisson_nll_loss", build_poisson, (4, 5)),
+        edge_cases=lambda: poisson_edge_cases() + legacy_cases(build_poisson, (4, 5)),
         
         module=nn.PoissonNLLLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),

@@ -7,7 +7,7 @@ from torch import nn
 import reference
 from reference import gradients
 from ..registry import BadCall, Case, LossRecord, Shape
-from .classification import REDUCTION, build_nll, fixed_case
+from .inputs import REDUCTION, fixed_case
 
 
 
@@ -63,24 +63,24 @@ def ctc_edge_cases():
     cases = []
     for zero_infinity in (False, True):
         for reduction in REDUCTION:
-            cases.append(fixed_case("ctc_loss", f"impossible-zero_infinity={zero_infinity}-{reduction}",
+            cases.append(fixed_case(f"impossible-zero_infinity={zero_infinity}-{reduction}",
                                     (log_probs, np.array([[1, 1, 1], [1, 2, 3], [2, 2, 0]]), np.array([4, 2, 4]),
                                      np.array([3, 3, 2])),
                                     {"zero_infinity": zero_infinity, "reduction": reduction}))
-    cases.append(fixed_case("ctc_loss", "empty_targets-none", (log_probs, np.zeros((3, 0), dtype=np.int64),
+    cases.append(fixed_case("empty_targets-none", (log_probs, np.zeros((3, 0), dtype=np.int64),
                                                               np.array([4, 1, 3]), np.array([0, 0, 0])),
                             {"reduction": "none"}))
     # concatenated targets stored non-contiguously: torch's CPU kernel misreads samples 2 and 3
-    concatenated = Case("ctc_loss", "strided_concatenated_targets-none",
+    concatenated = Case("", "strided_concatenated_targets-none",
                         lambda rng: ((log_probs[:, :3], np.array([1, 2, 3, 3, 1, 2, 3]), np.array([4, 4, 4]),
                                       np.array([3, 2, 2])), {"reduction": "none"}), layout="strided")
     cases.append(concatenated)
-    cases.append(fixed_case("ctc_loss", "one_step-none", (log_probs[:1], np.array([[2], [1], [3]]), np.array([1, 1, 1]),
+    cases.append(fixed_case("one_step-none", (log_probs[:1], np.array([[2], [1], [3]]), np.array([1, 1, 1]),
                                                          np.array([1, 0, 1])), {"reduction": "none"}))
     return cases
 
 
-LP = _log_softmax(np.zeros((4, 2, 3)))
+BAD_LOG_PROBS = _log_softmax(np.zeros((4, 2, 3)))  # the bad calls' log_probs: T=4, N=2, C=3
 RECORDS = [
     LossRecord(
         name="ctc_loss", reference=reference.ctc_loss, torch_fn=F.ctc_loss,
@@ -95,29 +95,19 @@ RECORDS = [
         keyword_grid={"blank": [0, "last"], "zero_infinity": [False, True], "reduction": REDUCTION},
         edge_cases=ctc_edge_cases, mistakes=ctc_mistakes,
         bad_calls=(
-            BadCall("input_lengths_above_T", lambda rng: ((LP, np.array([[1], [2]]), np.array([5, 4]), np.array([1, 1])), {}),
+            BadCall("input_lengths_above_T", lambda rng: ((BAD_LOG_PROBS, np.array([[1], [2]]), np.array([5, 4]), np.array([1, 1])), {}),
                     ValueError, "input_lengths"),
-            BadCall("target_lengths_above_S", lambda rng: ((LP, np.array([[1], [2]]), np.array([4, 4]), np.array([2, 1])), {}),
+            BadCall("target_lengths_above_S", lambda rng: ((BAD_LOG_PROBS, np.array([[1], [2]]), np.array([4, 4]), np.array([2, 1])), {}),
                     ValueError, "target_lengths"),
-            BadCall("negative_target_length", lambda rng: ((LP, np.array([[1], [2]]), np.array([4, 4]), np.array([-1, 1])), {}),
+            BadCall("negative_target_length", lambda rng: ((BAD_LOG_PROBS, np.array([[1], [2]]), np.array([4, 4]), np.array([-1, 1])), {}),
                     ValueError, "target_lengths", torch_rejects_since="2.4"),  # pytorch/pytorch#123193 (2024-04;
             # torch 2.2.2 accepts it, 2.6.0 rejects it)
-            BadCall("blank_out_of_range", lambda rng: ((LP, np.array([[1], [2]]), np.array([4, 4]), np.array([1, 1])),
+            BadCall("blank_out_of_range", lambda rng: ((BAD_LOG_PROBS, np.array([[1], [2]]), np.array([4, 4]), np.array([1, 1])),
                                                        {"blank": 3}), ValueError, "blank"),
-            BadCall("log_probs_4d", lambda rng: ((LP[None], np.array([[1], [2]]), np.array([4, 4]), np.array([1, 1])), {}),
+            BadCall("log_probs_4d", lambda rng: ((BAD_LOG_PROBS[None], np.array([[1], [2]]), np.array([4, 4]), np.array([1, 1])), {}),
                     ValueError, "log_probs"),
         ),
         module=nn.CTCLoss,
         random_dims=st.tuples(st.integers(1, 8), st.integers(1, 3), st.integers(2, 6), st.integers(0, 4)),
-    ),
-    LossRecord(
-        name="nll_loss_4d", reference=reference.nll_loss, torch_fn=F.nll_loss,
-        gradient=gradients.nll_loss_backward, differentiable=("input",),
-        sizes={"small": (2, 21, 16, 16), "large": (8, 21, 128, 128)},
-        build=lambda rng, dims, variant, kwargs: build_nll(rng, dims, variant, kwargs) if len(dims) == 4 else None,
-        shapes=(Shape("N2-C3-H4-W5", (2, 3, 4, 5)), Shape("N2-C3-H4-W5_permuted", (2, 3, 4, 5), "permuted")),
-        keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1], "reduction": REDUCTION},
-        module=nn.NLLLoss2d, random_dims=st.tuples(*[st.integers(1, 3)] * 4), untested_keywords={"size_average": "the nll_loss record's legacy cases",
-                                                "reduce": "the nll_loss record's legacy cases"},
     ),
 ]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from parity_tests.measured_table import markdown_table
 from parity_tests.tables import write_atomically
+
 from .kernels import ELEMENTWISE_TARGET, IMPLEMENTATIONS, NO_TRANSCENDENTAL
 
 

@@ -7,6 +7,7 @@ import torch
 
 from parity_tests.records import RECORDS
 from parity_tests.runner import skip_if_not_implemented
+
 from .kernels import DTYPES, kernels
 
 BANDWIDTH_ELEMENTS = {"tiny": [10**4], "small": [10**4], "medium": [10**6], "large": [10**7],

@@ -10,8 +10,9 @@ Versions other than the machine's own CPU build of torch are large CUDA builds (
 import os
 import subprocess
 import sys
-import tomllib  # Python 3.11: the matrix command needs it (the suite itself runs on 3.10)
 from pathlib import Path
+
+import tomllib  # Python 3.11: the matrix command needs it (the suite itself runs on 3.10)
 
 ROOT = Path(__file__).resolve().parent.parent
 NUMPY_1 = "numpy==1.26.4"  # torch < 2.3 was built against NumPy 1.x: with NumPy 2 it cannot convert tensors

@@ -24,8 +24,17 @@ import numpy as np
 import torch
 
 from .case_ids import gradient_id, parse, value_id
-from .harness import (differentiable_call, fraction_of_tolerance, first_call_error, kernels_spied, run_backward,
-                      run_reference, selected_cases, torch_arguments, unavailable)
+from .harness import (
+    differentiable_call,
+    first_call_error,
+    fraction_of_tolerance,
+    kernels_spied,
+    run_backward,
+    run_reference,
+    selected_cases,
+    torch_arguments,
+    unavailable,
+)
 from .records import BUILT_IN, BY_NAME
 from .registry import FLOAT_DTYPES
 from .runner import not_implemented

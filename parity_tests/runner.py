@@ -27,9 +27,25 @@ import torch
 
 from .autocast_policy import autocast_policy
 from .case_ids import CheckId, rerun_line, value_id
-from .harness import (TORCH_DTYPES, NotBatchable, ParityMismatch, Tolerance, compare, describe_call, expected_dtype,
-                      lacks_keywords, run_autocast, run_backward, run_double_backward, run_reference, run_torch,
-                      run_vmap, selected_cases, torch_arguments, upstream_has_zeros)
+from .harness import (
+    TORCH_DTYPES,
+    NotBatchable,
+    ParityMismatch,
+    Tolerance,
+    compare,
+    describe_call,
+    expected_dtype,
+    lacks_keywords,
+    run_autocast,
+    run_backward,
+    run_double_backward,
+    run_reference,
+    run_torch,
+    run_vmap,
+    selected_cases,
+    torch_arguments,
+    upstream_has_zeros,
+)
 from .tables import compile_divergences_for, divergences_for, tolerance_for
 from .under_test import UnderTest, parity_run
 

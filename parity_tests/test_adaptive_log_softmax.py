@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 import reference
+
 from .harness import TORCH_DTYPES, compare
 from .runner import parity_row
 from .tables import tolerance_for

@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from .harness import (bound_arguments, differentiated, finite_difference_step, floating, unavailable,
-                      upstream_has_zeros, with_argument)
+from .harness import (
+    bound_arguments,
+    differentiated,
+    finite_difference_step,
+    floating,
+    unavailable,
+    upstream_has_zeros,
+    with_argument,
+)
 from .nested import needs_checkout, run_pytest_inline
 from .records import BY_NAME, RECORDS
 from .runner import ItemRunner

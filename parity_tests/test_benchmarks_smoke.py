@@ -4,6 +4,7 @@ import importlib.util
 import json
 
 from benchmarks import report
+
 from .nested import needs_checkout, run_pytest_inline
 
 

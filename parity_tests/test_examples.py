@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 import reference
+
 from .examples import focal_loss, focal_missing, reference_losses, torch_losses
 from .nested import NO_LOSS_WEIGHTS, ROOT, TAKES_LOSS_WEIGHTS, needs_checkout, run_pytest, run_pytest_inline
 

@@ -8,8 +8,17 @@ import pytest
 import torch
 
 from .case_ids import parse
-from .golden import (Output, compare_with_golden, golden_path, load_golden, other_machine, record_outputs,
-                     save_golden, summarize, within_band)
+from .golden import (
+    Output,
+    compare_with_golden,
+    golden_path,
+    load_golden,
+    other_machine,
+    record_outputs,
+    save_golden,
+    summarize,
+    within_band,
+)
 from .harness import present_devices
 from .records import BUILT_IN, BY_NAME
 from .under_test import parity_run

@@ -6,8 +6,8 @@ import torch
 
 from .harness import ParityMismatch, Tolerance, compare, lay_out, run_case
 from .records import BY_NAME
-from .runner import kink_side
 from .registry import Case
+from .runner import kink_side
 
 TIGHT = Tolerance(rtol=1e-6, atol=1e-9, source="test")
 

@@ -1,7 +1,8 @@
 """The documents' mathematics, stated as properties of the reference itself (Hypothesis):
 identities between losses that an independent oracle must satisfy exactly."""
 import numpy as np
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import reference

@@ -3,7 +3,8 @@ subsets (omitted keywords test the defaults), layouts and seeds, through the sam
 The `ci` profile (the default) is derandomized; `--hypothesis-profile dev` explores.
 Items are parametrized by the loss's name, so that a failure prints the case, not the record."""
 import pytest
-from hypothesis import assume, given, strategies as st
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from .case_ids import value_id
 from .harness import compare, describe_call, expected_dtype, run_case, torch_arguments
@@ -11,7 +12,6 @@ from .random_cases import draw_case
 from .records import BY_NAME, RECORDS
 from .runner import skip_if_not_implemented
 from .tables import divergences_for, tolerance_for
-
 
 RANDOMIZED = [record.name for record in RECORDS if record.random_dims is not None]
 

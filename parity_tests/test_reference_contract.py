@@ -11,6 +11,7 @@ import pytest
 
 import reference
 from reference._blocks import BLOCK
+
 from .api_drift import torch_signature
 from .harness import compare, run_case, skip_if_unavailable
 from .records import BUILT_IN, RECORDS

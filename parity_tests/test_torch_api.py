@@ -15,9 +15,9 @@ from torch import nn
 from torch.torch_version import TorchVersion
 
 from .api_drift import ApiDrift, expected_parameters, parameters, signature_drift, torch_signature
+from .case_ids import CheckId, value_id
 from .harness import TORCH_VERSION, describe_call, skip_if_unavailable, to_torch, unavailable
 from .records import BY_NAME, RECORDS
-from .case_ids import CheckId, value_id
 from .tables import COMPILE_LEDGER, LEDGER, TOLERANCES, arbitrary, load
 
 NOT_YET_COVERED = load("coverage.json")["not_yet_covered"]

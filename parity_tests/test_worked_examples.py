@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import reference
+
 from . import high_precision
 from .tables import load
 

@@ -3,8 +3,8 @@
 NumPy only (importing this package never imports torch). Each function has torch's name,
 parameters and defaults, takes and returns NumPy arrays, and keeps the input's dtype.
 """
-from ._adaptive import AdaptiveLogSoftmaxWithLoss
 from ._activations import log_softmax, logsigmoid, sigmoid, softmax
+from ._adaptive import AdaptiveLogSoftmaxWithLoss
 from ._classification import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -23,7 +23,6 @@ from ._margin import (
     triplet_margin_loss,
     triplet_margin_with_distance_loss,
 )
-from ._sequence import ctc_loss
 from ._regression import (
     gaussian_nll_loss,
     huber_loss,
@@ -33,6 +32,7 @@ from ._regression import (
     poisson_nll_loss,
     smooth_l1_loss,
 )
+from ._sequence import ctc_loss
 
 __all__ = [
     "AdaptiveLogSoftmaxWithLoss",

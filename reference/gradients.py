@@ -23,7 +23,6 @@ from ._margin import (
     triplet_margin_loss_backward,
     triplet_margin_with_distance_loss_backward,
 )
-from ._sequence import ctc_loss_backward
 from ._regression import (
     gaussian_nll_loss_backward,
     huber_loss_backward,
@@ -33,6 +32,7 @@ from ._regression import (
     poisson_nll_loss_backward,
     smooth_l1_loss_backward,
 )
+from ._sequence import ctc_loss_backward
 
 __all__ = [
     "OTHER_SIDE", "binary_cross_entropy_backward", "binary_cross_entropy_with_logits_backward", "cosine_embedding_loss_backward",

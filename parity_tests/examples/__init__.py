@@ -4,6 +4,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from parity_tests import LossRecord, Shape, register_loss
+
 from . import reference_losses, torch_losses
 
 REDUCTIONS = ["mean", "sum", "none"]

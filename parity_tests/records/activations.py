@@ -6,6 +6,7 @@ from torch import nn
 
 import reference
 from reference import gradients
+
 from ..registry import BadCall, LossRecord
 from . import inputs
 from .inputs import fixed_case

@@ -2,15 +2,16 @@
 linear_cross_entropy, the BCE losses and multilabel_soft_margin_loss."""
 import numpy as np
 import torch.nn.functional as F
+from hypothesis import strategies as st
 from torch import nn
 
 import reference
 from reference import gradients
+
 from ..harness import floating
 from ..registry import BadCall, LossRecord, Shape
 from . import inputs
 from .inputs import ELEMENTWISE_SHAPES, LEGACY_FLAGS, REDUCTION, fixed_case, legacy_cases
-from hypothesis import strategies as st
 
 # (N, C, d1, ..., dk) inputs of torch's class-index losses; the first gets the full grid
 CLASS_SHAPES = (

@@ -6,6 +6,7 @@ from torch import nn
 
 import reference
 from reference import gradients
+
 from ..registry import BadCall, LossRecord, Shape
 from . import inputs
 from .inputs import ELEMENTWISE_SHAPES, LEGACY_FLAGS, REDUCTION, fixed_case, legacy_cases

@@ -6,9 +6,9 @@ from torch import nn
 
 import reference
 from reference import gradients
+
 from ..registry import BadCall, Case, LossRecord, Shape
 from .inputs import REDUCTION, fixed_case
-
 
 
 def _log_softmax(logits):

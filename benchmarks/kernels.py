@@ -20,7 +20,8 @@ def sizes_of(record, names):
     """{size name: dims} of the named sizes the record has ("all": every size of its own;
     "tiny": its first test shape)."""
     sizes = {**record.sizes, "tiny": record.shapes[0].dims}
-    return {name: dims for name, dims in sizes.items() if name in names or ("all" in names and name != "tiny")}
+    return {name: dims for name,
+            dims in sizes.items() if name in names or ("all" in names and name != "tiny")}
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ class Kernel:
     def prepare(self):
         """(a function of no arguments that makes the call, the bytes of its inputs and output)."""
         variant = self.record.variants[0]
-        args, kwargs = self.record.build(np.random.default_rng(0), self.dims, variant, dict(self.record.bench_keywords))
+        args, kwargs = self.record.build(np.random.default_rng(0), self.dims, variant,
+                                         dict(self.record.bench_keywords))
         if self.implementation == "reference":
             cast = lambda v: v.astype(self.dtype) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v
             args, kwargs = [cast(a) for a in args], {k: cast(v) for k, v in kwargs.items()}

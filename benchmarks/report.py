@@ -100,16 +100,18 @@ def suite_rows(benchmarks):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.report", description=__doc__.splitlines()[0])
-    parser.add_argument("json", type=Path, help="a file written by pytest --benchmark-json or --benchmark-autosave")
+    parser.add_argument("json", type=Path,
+                        help="a file written by pytest --benchmark-json or --benchmark-autosave")
     parser.add_argument("--markdown", type=Path, default=Path("reports/benchmarks.md"))
     parser.add_argument("--chart", type=Path, default=None, help="a PNG of the ratios (needs matplotlib)")
     options = parser.parse_args(argv)
     data = json.loads(options.json.read_text())
     table = rows(data["benchmarks"])
     machine = data.get("machine_info", {})
-    text = (f"# Benchmarks: the NumPy reference against torch\n\n{machine.get('cpu', {}).get('brand_raw', '')}, "
+    text = ("# Benchmarks: the NumPy reference against "
+            f"torch\n\n{machine.get('cpu', {}).get('brand_raw', '')}, "
             f"{machine.get('cpu', {}).get('count', '?')} cores, Python {machine.get('python_version', '?')}; "
-            f"medians.\n\n" + markdown_table(table, "{:.4g}") + "\n## Memory bandwidth (NumPy, one core)\n\n"
+            "medians.\n\n" + markdown_table(table, "{:.4g}") + "\n## Memory bandwidth (NumPy, one core)\n\n"
             + markdown_table(bandwidth_rows(data["benchmarks"]), "{:.4g}")
             + "\n## The parity suite's own speed (one process, torch eager on CPU)\n\n"
             + markdown_table(suite_rows(data["benchmarks"]), "{:.4g}"))

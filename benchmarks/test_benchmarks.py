@@ -19,7 +19,8 @@ def pytest_generate_tests(metafunc):
     if "kernel" in metafunc.fixturenames:
         metafunc.parametrize("kernel", kernels(RECORDS, size_names), ids=str)
     if "elements" in metafunc.fixturenames:
-        metafunc.parametrize("elements", sorted({n for s in size_names for n in BANDWIDTH_ELEMENTS.get(s, [])}))
+        metafunc.parametrize("elements",
+                             sorted({n for s in size_names for n in BANDWIDTH_ELEMENTS.get(s, [])}))
 
 
 def test_loss(kernel, benchmark):

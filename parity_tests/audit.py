@@ -34,7 +34,8 @@ def measure(record, case, dtype, device="cpu"):
     from .tables import tolerance_for
     actual, expected, (_, torch_kwargs) = run_case(record, case, dtype, device)
     tolerance = tolerance_for(record.name, device, dtype, case.name)
-    rows = [("value", "", fraction_of_tolerance(actual, expected, expected_dtype(torch_kwargs, dtype), tolerance),
+    rows = [("value", "",
+             fraction_of_tolerance(actual, expected, expected_dtype(torch_kwargs, dtype), tolerance),
              tolerance.source)]
     if record.gradient is None:
         return rows
@@ -111,7 +112,8 @@ def audit(loss, dtype, draws, explore=False):
               suppress_health_check=list(HealthCheck))
     @given(data=st.data())
     def draw(data):
-        dims, variant, choice, seed, layout = data.draw(case_strategy(loss), label="dims, variant, keywords, seed, "
+        dims, variant, choice, seed, layout = data.draw(case_strategy(loss),
+                                                        label="dims, variant, keywords, seed, "
                                                         "layout")
         if unavailable(record, choice, variant):
             return
@@ -122,7 +124,8 @@ def audit(loss, dtype, draws, explore=False):
             target(min(worst, 1e6), label="error / tolerance")
 
     draw()
-    return [summary(loss, dtype, kind, argument, row, raised) for (kind, argument), row in sorted(found.items())] \
+    return [summary(loss, dtype, kind, argument, row, raised) for (kind, argument),
+            row in sorted(found.items())] \
         or [summary(loss, dtype, "value", "", new_row(), raised)]
 
 
@@ -165,9 +168,10 @@ def write(rows, draws, seconds, out):
     lines = ["# Tolerance audit: torch's error / tolerance on random draws (`python -m parity_tests.audit`)", "",
              f"{draws} draws per loss x dtype on the CPU ({seconds / 60:.0f} minutes, 2 processes); torch "
              f"{torch.__version__}. A fraction of 1 is "
-             "the tolerance; `beyond` counts draws past it (failures of a randomized test), `known` those the ledger "
-             "names. `raised`: draws torch refused or lacks a kernel for.", "",
-             "| loss | dtype | check | draws | p50 | p90 | p99 | p99.9 | max | beyond | known | worst draw (replay) |",
+             "the tolerance; `beyond` counts draws past it (failures of a randomized test), `known` those "
+             "the ledger names. `raised`: draws torch refused or lacks a kernel for.", "",
+             "| loss | dtype | check | draws | p50 | p90 | p99 | p99.9 | max | beyond | known | worst draw "
+             "(replay) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         q = row["quantiles"]
@@ -175,16 +179,19 @@ def write(rows, draws, seconds, out):
         worst = row["worst"]
         replay = f"`{worst['replay']}`" if worst and worst["fraction"] > 1 else ""
         raised = f" (raised: {sum(row['raised'].values())})" if row["raised"] and not row["draws"] else ""
-        lines.append(f"| {row['loss']} | {row['dtype']} | {check} | {row['draws']}{raised} | {fmt(q.get('p50'))} | "
-                     f"{fmt(q.get('p90'))} | {fmt(q.get('p99'))} | {fmt(q.get('p99.9'))} | {fmt(row['max'])} | "
-                     f"{row['beyond']} | {row['known']} | {replay} |")
+        lines.append(f"| {row['loss']} | {row['dtype']} | {check} | {row['draws']}{raised} | "
+                     f"{fmt(q.get('p50'))} | {fmt(q.get('p90'))} | {fmt(q.get('p99'))} | "
+                     f"{fmt(q.get('p99.9'))} | {fmt(row['max'])} | {row['beyond']} | {row['known']} | "
+                     f"{replay} |")
     lines += ["", "## What each low-precision tolerance rests on", ""]
     for source, cited in citations.items():
         lines.append(f"- **{source}**: " + (", ".join(cited) if cited else
-                                             "not reached by the draws (it holds for edge cases of the grid only)"))
-    lines += ["", "Replay a draw: `python -m parity_tests.audit --replay LOSS DTYPE 'JSON'`. What the draws beyond the "
-              "tolerance are (a torch defect, the tolerance model at cancellations, known divergences, kinks): "
-              "`docs/audit-notes.md`.", ""]
+                                             "not reached by the draws (it holds for edge cases of the grid "
+                                             "only)"))
+    lines += ["",
+              "Replay a draw: `python -m parity_tests.audit --replay LOSS DTYPE 'JSON'`. What the draws "
+              "beyond the tolerance are (a torch defect, the tolerance model at cancellations, known "
+              "divergences, kinks): `docs/audit-notes.md`.", ""]
     out.with_suffix(".md").write_text("\n".join(lines))
 
 
@@ -195,18 +202,23 @@ def replay(loss, dtype, spec):
     from .records import BY_NAME
     record = BY_NAME[loss]
     case = replayed(record, dtype, spec)
-    print(f"{loss} in {dtype}: {case.name}\n  call: {describe_call(record, *torch_arguments(case, dtype, 'cpu')[0])}")
+    print(f"{loss} in {dtype}: {case.name}\n  call: "
+          f"{describe_call(record, *torch_arguments(case, dtype, 'cpu')[0])}")
     for kind, argument, fraction, source in measure(record, case, dtype):
         print(f"  {check_label(kind, argument)}: error / tolerance {fraction:.3g} ({source})")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m parity_tests.audit", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--draws", type=int, default=10_000, help="random cases per loss x dtype (default 10000)")
-    parser.add_argument("--losses", default="", help="comma-separated losses (default: every record with random_dims)")
+    parser = argparse.ArgumentParser(prog="python -m parity_tests.audit",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--draws", type=int, default=10_000,
+                        help="random cases per loss x dtype (default 10000)")
+    parser.add_argument("--losses", default="",
+                        help="comma-separated losses (default: every record with random_dims)")
     parser.add_argument("--dtypes", default=",".join(LOW_PRECISION))
     parser.add_argument("--jobs", type=int, default=max(1, multiprocessing.cpu_count()))
-    parser.add_argument("--explore", action="store_true", help="search for the worst case (hypothesis.target) "
+    parser.add_argument("--explore", action="store_true",
+                        help="search for the worst case (hypothesis.target) "
                         "instead of drawing evenly; prints it with its replay line, writes nothing")
     parser.add_argument("--out", type=Path, default=DOCS / "audit", help="written as OUT.md and OUT.json")
     parser.add_argument("--replay", nargs=3, metavar=("LOSS", "DTYPE", "JSON"))

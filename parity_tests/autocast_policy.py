@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from .tables import load
 
 POLICY = load("autocast.json")
-PRECISION = ("float64", "float32", "float16", "bfloat16")  # most precise first (eps 2^-52, 2^-23, 2^-10, 2^-7)
+PRECISION = ("float64", "float32", "float16",
+             "bfloat16")  # most precise first (eps 2^-52, 2^-23, 2^-10, 2^-7)
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,8 @@ class AutocastPolicy:
         return max((ran_in[self.kind(op)] for op in self.ops), key=PRECISION.index, default=input_dtype)
 
     def describe(self, input_dtype):
-        return (f"{', '.join(f'{op} ({self.kind(op)})' for op in self.ops)}: returns {self.output_dtype(input_dtype)}, "
-                f"computed in {self.computed_in(input_dtype)}")
+        return (f"{', '.join(f'{op} ({self.kind(op)})' for op in self.ops)}: returns "
+                f"{self.output_dtype(input_dtype)}, computed in {self.computed_in(input_dtype)}")
 
 
 def autocast_policy(loss, device):

@@ -55,7 +55,8 @@ class Compiler:
         return run
 
     def stats(self):
-        return {"backend": self.backend, "graphs": self.graphs, "compile_seconds": round(self.compile_seconds, 1),
+        return {"backend": self.backend, "graphs": self.graphs,
+                "compile_seconds": round(self.compile_seconds, 1),
                 "calls": self.calls, "graph_runs": self.graph_runs, "resets": self.resets}
 
 
@@ -68,7 +69,8 @@ def compiler(backend):
 
 def configure_dynamo():
     config = torch._dynamo.config
-    for name in ("recompile_limit", "cache_size_limit", "accumulated_recompile_limit", "accumulated_cache_size_limit"):
+    for name in ("recompile_limit", "cache_size_limit", "accumulated_recompile_limit",
+                 "accumulated_cache_size_limit"):
         if hasattr(config, name):
             setattr(config, name, RECOMPILE_LIMIT)
 
@@ -105,7 +107,7 @@ def compiled(function, backend):
             counting.resets += 1
             output, compiled_run = run(args, kwargs)
         if not compiled_run:
-            raise NotCompiled(f"not compiled: the call ran no compiled graph of torch.compile(backend={backend!r}) "
-                              "(dynamo fell back to eager)")
+            raise NotCompiled("not compiled: the call ran no compiled graph of "
+                              f"torch.compile(backend={backend!r}) (dynamo fell back to eager)")
         return output
     return call

@@ -45,7 +45,8 @@ def pip(python, requirements, log, lift_torch_cap=False):
     asked for); the torch asked for is pinned exactly, so nothing else changes."""
     env = {**os.environ, **({"PIP_CONSTRAINT": os.devnull} if lift_torch_cap else {})}
     with open(log, "a") as out:
-        done = subprocess.run([str(python), "-m", "pip", "install", "--disable-pip-version-check", *requirements],
+        done = subprocess.run([str(python), "-m", "pip", "install",
+                               "--disable-pip-version-check", *requirements],
                               stdout=out, stderr=subprocess.STDOUT, env=env)
     if done.returncode:
         raise RuntimeError(f"pip install {' '.join(requirements)} failed in {python}: see {log}")

@@ -31,7 +31,8 @@ def first_check(entry):
             for case in cases.get(record.name, ()):
                 for dtype in record.dtypes:
                     for argument in ("", *record.differentiable):
-                        if pattern.match(str(CheckId(record.name, "cpu", dtype, case.name, argument, transform))):
+                        if pattern.match(str(CheckId(record.name, "cpu", dtype, case.name,
+                                                     argument, transform))):
                             return record, case, dtype, argument, transform
     return None
 
@@ -63,7 +64,8 @@ def mpmath_check(record, numpy_call, expected):
     if record.name not in high_precision.FUNCTIONS or set(kwargs) - {"reduction"}:
         return ""
     try:
-        exact = np.asarray(high_precision.evaluate(record.name, [np.asarray(a).tolist() for a in args], kwargs))
+        exact = np.asarray(high_precision.evaluate(record.name,
+                                                   [np.asarray(a).tolist() for a in args], kwargs))
     except Exception:  # a call the closed form does not take (another shape or argument kind)
         return ""
     difference = float(np.max(np.abs(exact - expected), initial=0.0)) if exact.shape == expected.shape else None
@@ -98,7 +100,8 @@ def reproducer(entry, record, case, dtype, argument):
                   + (f"; {confirmed}" if confirmed else ""), 'print("right:", right)']
         return "\n".join(lines) + "\n"
     right = record.gradient(np.ones(np.shape(expected)), *reference_args, **reference_kwargs).get(argument)
-    lines += ["", f"right = {np.asarray(right).tolist()!r}  # the reference's gradient, float64, upstream of ones",
+    lines += ["",
+              f"right = {np.asarray(right).tolist()!r}  # the reference's gradient, float64, upstream of ones",
               'print("right gradient:", right)', f"{argument} = {argument}.detach().requires_grad_()",
               f"loss = {call}", f"(gradient,) = torch.autograd.grad(loss, {argument}, torch.ones_like(loss))",
               'print("torch gradient:", gradient.tolist())']
@@ -117,7 +120,8 @@ def report(entry, found):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m parity_tests.findings", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m parity_tests.findings",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DOCS / "findings")
     args = parser.parse_args(argv)
     import warnings

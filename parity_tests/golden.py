@@ -137,7 +137,8 @@ def gradient_checks(record, case, dtype, device, reference=False):
         first = gradient_id(record.name, record.differentiable[0], device, dtype, case.name)
         return {first: (raised(error), None, None)}
     return {gradient_id(record.name, name, device, dtype, case.name):
-            (raised(RuntimeError("no gradient")) if gradient is None else as_output(gradient), expected, alternative)
+            (raised(RuntimeError("no gradient")) if gradient is None else as_output(gradient),
+             expected, alternative)
             for name, (gradient, expected, alternative) in found.items()}
 
 
@@ -184,8 +185,8 @@ def save_golden(path, outputs, seeds, device):
         "torch": torch.__version__, "python": platform.python_version(),
         "device": device, "device_name": device_name(device), **machine(), "torch_threads": 1,
         "values_sha256": hashlib.sha256(values.tobytes()).hexdigest(),
-        "columns": "id, input seed, output dtype, output shape (or the error torch raised), and where there are "
-                   "some, notes: the warnings torch gave and the spied kernels that ran",
+        "columns": "id, input seed, output dtype, output shape (or the error torch raised), and where there "
+                   "are some, notes: the warnings torch gave and the spied kernels that ran",
         "cases": [[test_id, seeds[test_id], o.dtype, o.error or list(o.values.shape), *([list(o.notes)]
                                                                                           if o.notes else [])]
                   for test_id, o in outputs.items()],
@@ -246,7 +247,8 @@ def distance(output, expected, tolerance, alternative=None):
     if output.error:
         return float("inf")
     dtype = getattr(torch, output.dtype)
-    return fraction_of_tolerance(torch.from_numpy(output.values).to(dtype), expected, dtype, tolerance, alternative)
+    return fraction_of_tolerance(torch.from_numpy(output.values).to(dtype), expected, dtype,
+                                 tolerance, alternative)
 
 
 def within_band(check_id, before, after):
@@ -261,7 +263,8 @@ def within_band(check_id, before, after):
     check = parse(check_id)
     tolerance = tolerance_for(check.loss, check.device, check.dtype, check.case,
                               kind="gradient" if check.argument else "value", argument=check.argument)
-    return bool(np.array_equal(np.where(finite, 0, before.values), np.where(finite, 0, after.values), equal_nan=True)
+    return bool(np.array_equal(np.where(finite, 0, before.values),
+                               np.where(finite, 0, after.values), equal_nan=True)
                 and np.all(np.abs(after.values - before.values)[finite] <= tolerance.allowed(before.values[finite])))
 
 
@@ -313,7 +316,8 @@ def current_checks(record, case, dtype, device, gradients):
     the tolerance)} of a case: its value and, with gradients, each gradient."""
     torch_call, numpy_call = torch_arguments(case, dtype, device)
     value_check = value_id(record.name, device, dtype, case.name)
-    checks = {value_check: (torch_output(record, torch_call), run_reference(record, torch_call, numpy_call), None,
+    checks = {value_check: (torch_output(record, torch_call),
+                            run_reference(record, torch_call, numpy_call), None,
                             tolerance_for(record.name, device, dtype, case.name))}
     if not (gradients and record.gradient and record.differentiable):
         return checks
@@ -324,7 +328,8 @@ def current_checks(record, case, dtype, device, gradients):
     return checks
 
 
-def compare_with_golden(golden_outputs, losses, device, dtypes=FLOAT_DTYPES, other_machine=False, gradients=False,
+def compare_with_golden(golden_outputs, losses, device, dtypes=FLOAT_DTYPES, other_machine=False,
+                        gradients=False,
                         kept=None):
     """A Change for every check of these losses (names) in the golden file or in this torch:
     values, and with gradients their gradients too. `kept` (a dict) receives each check's (this

@@ -197,7 +197,8 @@ def differentiable_call(record, case, dtype, device, function=None):
     names = differentiated(record, bound)
     tensors = [bound[name].requires_grad_() for name in names]
     output = (function or record.torch_fn)(*args, **kwargs)
-    upstream = torch.from_numpy(upstream_gradient(tuple(output.shape), case.seed + 1, upstream_has_zeros(case)))
+    upstream = torch.from_numpy(upstream_gradient(tuple(output.shape), case.seed + 1,
+                                                  upstream_has_zeros(case)))
     upstream = upstream.to(device=output.device, dtype=output.dtype)
     return names, tensors, output, upstream, torch_call, numpy_call
 
@@ -295,7 +296,8 @@ def run_autocast(record, case, dtype, device, policy, function=None):
     def used(value):
         floating = isinstance(value, torch.Tensor) and value.is_floating_point()
         return value.to(TORCH_DTYPES[policy.dtype]) if floating and policy.lower_precision_first else value
-    used_call = ([used(arg) for arg in torch_call[0]], {key: used(value) for key, value in torch_call[1].items()})
+    used_call = ([used(arg) for arg in torch_call[0]],
+                 {key: used(value) for key, value in torch_call[1].items()})
     return actual, run_reference(record, used_call, numpy_call), torch_call
 
 
@@ -318,7 +320,8 @@ def vmap_samples(case):
         if all(isinstance(v, np.ndarray) for v in values) and len({v.shape for v in values}) == 1:
             arrays.append(slot)
         elif any(isinstance(v, np.ndarray) for v in values) or any(repr(v) != repr(values[0]) for v in values):
-            raise NotBatchable(f"{slot if isinstance(slot, str) else f'argument {slot}'} differs between samples")
+            raise NotBatchable(f"{slot if isinstance(slot, str) else f'argument {slot}'} differs between "
+                               "samples")
     return samples, arrays
 
 
@@ -334,7 +337,8 @@ def run_vmap(record, case, dtype, device, function=None):
     stacked), {name: (vmap's gradient, the reference's stacked, its other side at kinks or None)},
     the batching rules vmap lacked (its fallback warnings))."""
     samples, arrays = vmap_samples(case)
-    stacked = [to_torch(np.stack([slot_value(sample, slot) for sample in samples]), dtype, device, case.layout)
+    stacked = [to_torch(np.stack([slot_value(sample, slot) for sample in samples]), dtype,
+                        device, case.layout)
                for slot in arrays]
     fixed_args = [to_torch(arg, dtype, device, case.layout) for arg in samples[0][0]]
     fixed_kwargs = {key: to_torch(value, dtype, device, case.layout) for key, value in samples[0][1].items()}
@@ -371,7 +375,8 @@ def run_vmap(record, case, dtype, device, function=None):
         args, kwargs = reference_arguments(torch_call, sample)
         expected.append(np.asarray(record.reference(*args, **kwargs), dtype=np.float64))
         if gradients:
-            expected_gradients.append(reference_gradients(record, upstream.double().cpu().numpy(), args, kwargs))
+            expected_gradients.append(reference_gradients(record,
+                                                          upstream.double().cpu().numpy(), args, kwargs))
     names = [slot_names[index] for index in differentiable]
     stacked_side = lambda name, side: np.stack([g[name][side] if g[name][side] is not None else g[name][0]
                                                 for g in expected_gradients])

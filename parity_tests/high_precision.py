@@ -71,7 +71,8 @@ def multilabel_soft_margin_loss(logits, target, reduction="mean"):
 
 
 def _pairs(input, target):
-    return [(mp.mpf(x), mp.mpf(y)) for row_x, row_y in zip(_rows(input), _rows(target)) for x, y in zip(row_x, row_y)]
+    return [(mp.mpf(x), mp.mpf(y)) for row_x, row_y in zip(_rows(input), _rows(target)) for x,
+            y in zip(row_x, row_y)]
 
 
 def l1_loss(input, target, reduction="mean"):

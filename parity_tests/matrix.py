@@ -21,7 +21,8 @@ from collections import Counter
 
 from .environments import ROOT, environment, release, versions_of
 
-VERDICT_COLUMNS = ("new divergences", "torch's known divergences", "agrees where torch diverges", "unsupported")
+VERDICT_COLUMNS = ("new divergences", "torch's known divergences",
+                   "agrees where torch diverges", "unsupported")
 KINK_NOTE = "at a hinge's kink "
 
 
@@ -139,14 +140,17 @@ def report(runs, command):
              "version's environment). Verdict columns count the checks of the measured table.\n\n",
              "## Outcomes\n\n", markdown([run["summary"] for run in runs]),
              "\n## Conventions: where the mathematics leaves a choice\n\n",
-             "At a hinge's kink either one-sided derivative is right (docs/what-is-checked.md, Backward parity); each version's "
-             "choice, per row of the measured table. A change is a change of convention, not a failure.\n\n",
-             *[f"- **convention change** in {loss}'s gradient at its kink: {change}\n" for loss, change in changes],
+             "At a hinge's kink either one-sided derivative is right (docs/what-is-checked.md, Backward "
+             "parity); each version's choice, per row of the measured table. A change is a change of "
+             "convention, not a failure.\n\n",
+             *[f"- **convention change** in {loss}'s gradient at its kink: {change}\n" for loss,
+               change in changes],
              "\n", markdown(convention_rows(runs)),
              "\n## Kernel support: what each torch lacks\n\n",
-             "Every loss x device x dtype where some version has no kernel (values or gradients): 'yes' where "
-             "it has one, 'no' where it has none, 'k of n' checks where it has some (e.g. forward but not "
-             "backward). Every other row is supported by every version run.\n\n", markdown(support_rows(runs)),
+             "Every loss x device x dtype where some version has no kernel (values or gradients): 'yes' "
+             "where it has one, 'no' where it has none, 'k of n' checks where it has some (e.g. forward but "
+             "not backward). Every other row is supported by every version run.\n\n",
+             markdown(support_rows(runs)),
              "\n## Skips by reason\n"]
     for run in runs:
         parts.append(f"\n### torch {run['torch']}\n\n")
@@ -157,11 +161,15 @@ def report(runs, command):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m parity_tests.matrix", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--torch", required=True, help="comma-separated torch versions, e.g. 2.2.2,2.6.0,2.13.0")
-    parser.add_argument("--out", default="reports/compatibility.md", help="the table (Markdown, and a .json beside it)")
+    parser = argparse.ArgumentParser(prog="python -m parity_tests.matrix",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--torch", required=True,
+                        help="comma-separated torch versions, e.g. 2.2.2,2.6.0,2.13.0")
+    parser.add_argument("--out", default="reports/compatibility.md",
+                        help="the table (Markdown, and a .json beside it)")
     parser.add_argument("-n", "--workers", default="2", help="pytest-xdist workers per run (0: one process)")
-    parser.add_argument("pytest_args", nargs="*", help="after --: passed to each pytest run, e.g. -- -k mse_loss")
+    parser.add_argument("pytest_args", nargs="*",
+                        help="after --: passed to each pytest run, e.g. -- -k mse_loss")
     options = parser.parse_args(argv)
     versions = [version.strip() for version in options.torch.split(",") if version.strip()]
     runs = []

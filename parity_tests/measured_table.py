@@ -83,7 +83,8 @@ class MeasuredTablePlugin:
             counts[1] += row["cases"]
             counts[2].update(note.removeprefix("unsupported: ") for note in row["notes"]
                              if note.startswith("unsupported: "))
-        return [{"loss": loss, "device": device, "dtype": dtype, "unsupported checks": f"{missing} of {cases}",
+        return [{"loss": loss, "device": device, "dtype": dtype,
+                 "unsupported checks": f"{missing} of {cases}",
                  "message": sorted(messages)[0]} for (loss, device, dtype), (missing, cases, messages)
                 in sorted(found.items()) if missing]
 
@@ -104,9 +105,9 @@ class MeasuredTablePlugin:
         new, shared, better, unsupported = (sum(row[key] for row in self.rows.values()) for key in COUNTED)
         checks = sum(row["cases"] for row in self.rows.values())
         terminalreporter.write_line(
-            f"{checks} checks of {self.under_test.name}: {checks - new - shared - better - unsupported} agree with "
-            f"the reference, {new} new divergences, {shared} share torch's known divergences, {better} agree where "
-            f"torch diverges, {unsupported} unsupported")
+            f"{checks} checks of {self.under_test.name}: {checks - new - shared - better - unsupported} "
+            f"agree with the reference, {new} new divergences, {shared} share torch's known divergences, "
+            f"{better} agree where torch diverges, {unsupported} unsupported")
         support = self.support_records()
         if support:
             support_path = self.path.with_name("support-table.md")
@@ -123,7 +124,8 @@ class MeasuredTablePlugin:
                 f"torch.compile: {total('graphs')} graphs compiled in {total('compile_seconds'):.0f} s "
                 f"({len(self.compile_stats)} processes), {total('calls')} calls "
                 f"({total('calls') / max(total('graphs'), 1):.1f} "
-                f"a graph), {total('graph_runs')} compiled-graph runs, {total('resets')} dynamo resets after a raise")
+                f"a graph), {total('graph_runs')} compiled-graph runs, {total('resets')} dynamo resets after "
+                "a raise")
         unmatched = self.unmatched_ledger_entries()
         if unmatched:
             terminalreporter.write_line("ledger entries that matched no test in this run "

@@ -50,8 +50,10 @@ def run_pytest_inline(*args, tmp_path):
     output = io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(output):
         patch.chdir(ROOT)
-        for key in [key for key in os.environ if key.startswith("PYTEST_XDIST")]:  # pytest-benchmark reads them
+        # pytest-benchmark reads them
+        for key in [key for key in os.environ if key.startswith("PYTEST_XDIST")]:
             patch.delenv(key)
-        returncode = pytest.main(["-p", "no:cacheprovider", "-p", "no:xdist", "--capture=sys", "--parity-table",
+        returncode = pytest.main(["-p", "no:cacheprovider", "-p", "no:xdist", "--capture=sys",
+                                  "--parity-table",
                                   str(tmp_path / "table.md"), *args])
     return subprocess.CompletedProcess(args, int(returncode), output.getvalue(), "")

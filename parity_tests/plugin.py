@@ -44,18 +44,20 @@ def pytest_addoption(parser):
                          "torch.nn.functional's names and signatures, e.g. mypkg.losses")
     group.addoption("--compile", default="", metavar="BACKEND",
                     help="check torch.compile of torch's functions with this backend (inductor, or "
-                         "aot_eager_decomp_partition: torch's decompositions, fast): against the reference, and "
-                         "against eager through the ledger; a call that ran no compiled graph fails")
+                         "aot_eager_decomp_partition: torch's decompositions, fast): against the reference, "
+                         "and against eager through the ledger; a call that ran no compiled graph fails")
     group.addoption("--ledger", default="torch", choices=("torch", "none"),
                     help="torch (default): a divergence where torch eager is known to diverge, the way it "
-                         "does, is reported as shared with torch; none: every divergence is the candidate's own")
+                         "does, is reported as shared with torch; none: every divergence is the candidate's "
+                         "own")
     from .under_test import TRANSFORMS
     group.addoption("--transform", default="", choices=("", *TRANSFORMS),
-                    help="check the implementation under a transform: double-backward (Hessian-vector products "
-                         "of every differentiable argument, float64, against central differences of the "
-                         "reference's gradient) or autocast (float32 and bfloat16 inputs under torch.autocast: "
-                         "the output dtype torch's autocast lists give, the value at the precision it ran in) "
-                         "or vmap (torch.func.vmap over 3 samples of each case: values and per-sample gradients)")
+                    help="check the implementation under a transform: double-backward (Hessian-vector "
+                         "products of every differentiable argument, float64, against central differences of "
+                         "the reference's gradient) or autocast (float32 and bfloat16 inputs under "
+                         "torch.autocast: the output dtype torch's autocast lists give, the value at the "
+                         "precision it ran in) or vmap (torch.func.vmap over 3 samples of each case: values "
+                         "and per-sample gradients)")
     group.addoption("--golden", default=None, metavar="PATH",
                     help="a golden file (fixtures/golden/torch-<version>-<device>.npz) to compare the "
                          "running torch with, case by case (parity_tests/test_golden.py)")
@@ -75,11 +77,13 @@ def pytest_configure(config):
     from .measured_table import DriftTablePlugin, MeasuredTablePlugin
     from .under_test import PARITY_RUN, ParityRun, load_under_test
 
-    config.addinivalue_line("markers", "needs_option(option, value=None): an item that runs only when the option "
+    config.addinivalue_line("markers",
+                            "needs_option(option, value=None): an item that runs only when the option "
                                        "is given (value None) or has this value; deselected otherwise")
     settings.register_profile("ci", derandomize=True, max_examples=25, deadline=None, database=None,
                               suppress_health_check=[HealthCheck.too_slow])
-    settings.register_profile("dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("dev", max_examples=60, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow])
     settings.load_profile("ci")
     check_numpy_bridge()
     unknown = set(requested(config, "--dtype")) - set(TORCH_DTYPES)
@@ -91,7 +95,8 @@ def pytest_configure(config):
     under_test = load_under_test(config.getoption("--impl"), config.getoption("--ledger"),
                                  config.getoption("--compile"))
     devices = requested(config, "--device")
-    config.stash[PARITY_RUN] = ParityRun(under_test, tuple(d for d in devices if d in present_devices()), devices,
+    config.stash[PARITY_RUN] = ParityRun(under_test,
+                                         tuple(d for d in devices if d in present_devices()), devices,
                                          requested(config, "--dtype"), requested(config, "--case"))
     if hasattr(config, "workerinput"):  # an xdist worker: share the cores, do not oversubscribe them
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // config.workerinput["workercount"]))
@@ -112,8 +117,8 @@ def check_numpy_bridge():
         torch.from_numpy(np.zeros(1))
     except RuntimeError as error:
         raise pytest.UsageError(
-            f"torch {torch.__version__} cannot take NumPy {np.__version__} arrays ({error}): install the NumPy "
-            "it was built for, e.g. pip install 'numpy<2' for torch < 2.3") from None
+            f"torch {torch.__version__} cannot take NumPy {np.__version__} arrays ({error}): install the "
+            "NumPy it was built for, e.g. pip install 'numpy<2' for torch < 2.3") from None
 
 
 def pytest_collection_modifyitems(config, items):
@@ -144,12 +149,14 @@ def pytest_generate_tests(metafunc):
     names = metafunc.fixturenames
     for kind in ("value", "gradient"):
         if f"{kind}_cases" in names:
-            metafunc.parametrize(f"record, device, dtype, {kind}_cases", item_params(metafunc.config, RECORDS, kind))
+            metafunc.parametrize(f"record, device, dtype, {kind}_cases",
+                                 item_params(metafunc.config, RECORDS, kind))
     for transform, (fixture, _, kind, dtypes) in TRANSFORMS.items():
         if fixture in names:  # the transform's items, in its input dtypes
             asked = metafunc.config.getoption("--transform") == transform
             params = item_params(metafunc.config, RECORDS, kind, list(dtypes)) if asked else [pytest.param(
-                None, None, None, [], id="not-asked", marks=pytest.mark.needs_option("--transform", transform))]
+                None, None, None, [], id="not-asked",
+                marks=pytest.mark.needs_option("--transform", transform))]
             metafunc.parametrize(f"record, device, dtype, {fixture}", params)
     if "requested_device" in names:
         metafunc.parametrize("requested_device", parity_run(metafunc.config).requested_devices)

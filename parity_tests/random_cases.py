@@ -21,13 +21,15 @@ def case_strategy(loss):
     record = BY_NAME[loss]
     keywords = st.fixed_dictionaries({}, optional={key: st.sampled_from(values)
                                                    for key, values in record.keyword_grid.items()})
-    return st.tuples(record.random_dims, st.sampled_from(record.variants), keywords, st.integers(0, 2**32 - 1),
+    return st.tuples(record.random_dims, st.sampled_from(record.variants), keywords,
+                     st.integers(0, 2**32 - 1),
                      st.sampled_from(LAYOUTS))
 
 
 def draw_case(data, record, dtype):
     """A random Case of the record, drawn from case_strategy (assumed to build)."""
-    case = case_of(record, dtype, *data.draw(case_strategy(record.name), label="dims, variant, keywords, seed, layout"))
+    case = case_of(record, dtype,
+                   *data.draw(case_strategy(record.name), label="dims, variant, keywords, seed, layout"))
     assume(case is not None)
     return case
 

@@ -137,11 +137,13 @@ class LossRecord:
     gradient: Any = None  # reference gradient(grad_output, *args, **kwargs) -> {argument: gradient}
     differentiable: tuple = ()  # the arguments torch differentiates, by name (e.g. input, target)
     differentiable_where: dict = field(default_factory=dict)  # argument -> predicate on a call's arguments
-    # ({name: value}): an argument torch differentiates only in some calls (class weights with probability targets)
+    # ({name: value}): an argument torch differentiates only in some calls (class weights with probability
+    # targets)
     no_finite_differences: dict = field(default_factory=dict)  # argument -> why the finite-difference
     # self-check cannot check its gradient (a convention of torch's, or a jump in the forward)
     kernels: dict = field(default_factory=dict)  # name -> (module, function names): torch's functions whose
-    # call shows a case reached that code path (e.g. the chunked kernel), recorded per case (harness.kernels_spied)
+    # call shows a case reached that code path (e.g. the chunked kernel), recorded per case
+    # (harness.kernels_spied)
     mistakes: Any = None  # call ({name: value}) -> [(label, argument, invalid value, BadCall options)]: invalid but
     # plausible values (a class index of -2 or C, a length past the input) tried on every shape's default case
     sizes: dict = field(default_factory=dict)  # benchmark size name -> dims for build (default: derived)
@@ -195,7 +197,8 @@ class LossRecord:
                 args, kwargs = case.arguments()
                 for label, argument, value, options in self.mistakes(bound_arguments(self, args, kwargs)):
                     mistaken = with_argument(self, args, kwargs, argument, value)
-                    calls.append(BadCall(f"{label}-{shape.name}", lambda rng, call=mistaken: (call[0], dict(call[1])),
+                    calls.append(BadCall(f"{label}-{shape.name}", lambda rng,
+                                         call=mistaken: (call[0], dict(call[1])),
                                          ValueError, argument, variant=case.variant, **options))
         return tuple(calls)
 
@@ -254,9 +257,11 @@ class LossRecord:
                     for base, reduction in ((defaults, reductions[0]), (richest, reductions[-1]))]
         cases, resized = [], []
         for variant in self.variants:
-            for shape, choice in list(dict.fromkeys((shape, tuple(choice.items())) for shape, choice in choices)):
+            for shape, choice in list(dict.fromkeys((shape, tuple(choice.items())) for shape,
+                                                    choice in choices)):
                 case = self.case(shape, variant, dict(choice))
-                larger = Shape(shape.name, tuple(size + 1 if size > 1 else size for size in shape.dims), shape.layout)
+                larger = Shape(shape.name,
+                               tuple(size + 1 if size > 1 else size for size in shape.dims), shape.layout)
                 if case is not None:
                     cases.append(case)
                     resized.append(dataclasses.replace(self.case(larger, variant, dict(choice)),

@@ -51,11 +51,13 @@ from .under_test import UnderTest, parity_run
 
 SHOWN_IN_FULL = 3  # failing checks whose whole message a failing item shows
 AGREES, SHARED, BETTER, NEW, UNSUPPORTED = VERDICTS = (
-    "agrees", "shares torch's known divergence", "agrees where torch diverges", "new divergence", "unsupported")
+    "agrees", "shares torch's known divergence", "agrees where torch diverges",
+    "new divergence", "unsupported")
 # what torch raises where it has no kernel for a dtype, no derivative of the order asked for
 # (double backward) or no support for a transform (vmap): the check is then "unsupported"
 NOT_IMPLEMENTED = ("is not implemented", "not implemented for", "does not support double backward",
-                   "must override the setup_context", "data-dependent control flow", "Batching rule not implemented")
+                   "must override the setup_context", "data-dependent control flow",
+                   "Batching rule not implemented")
 
 
 def not_implemented(error):
@@ -87,12 +89,15 @@ def item_params(config, records, kind, dtypes=None):
                                                       grid_only=kind == "double_backward",
                                                       compiling=bool(run.under_test.backend)):
         if not run.case_patterns or any(fnmatch.fnmatchcase(case.name, p) for p in run.case_patterns):
-            why = run.under_test.missing(record, case.arguments()[1] if lacks_keywords(record) else (), case.variant)
+            why = run.under_test.missing(record,
+                                         case.arguments()[1] if lacks_keywords(record) else (), case.variant)
             groups.setdefault((record.name, device, dtype, why), (record, []))[1].append(case)
-    no_gradient = [pytest.param(record, None, None, [], id=f"{record.name}-no-gradient", marks=pytest.mark.skip(
+    no_gradient = [pytest.param(record, None, None, [], id=f"{record.name}-no-gradient",
+                                marks=pytest.mark.skip(
         reason=f"{record.name}: no reference gradient (gradient= in its record)")) for record in records
         if kind != "value" and not record.gradient]
-    return [pytest.param(record, device, dtype, cases, id=f"{name}-{device}-{dtype}" + ("-skipped" if why else ""),
+    return [pytest.param(record, device, dtype, cases,
+                         id=f"{name}-{device}-{dtype}" + ("-skipped" if why else ""),
                          marks=[pytest.mark.skip(reason=why)] if why else [])
             for (name, device, dtype, why), (record, cases) in groups.items()
             if kind == "value" or record.gradient] + no_gradient
@@ -101,8 +106,10 @@ def item_params(config, records, kind, dtypes=None):
 def parity_row(label, device, dtype, tolerance):
     """An empty row of the measured table, which an item fills in (checks per verdict, the
     largest errors, the check ids) and reports as its ("parity", row) user property."""
-    return {"loss": label, "device": device, "dtype": dtype, "tolerance": tolerance.source, "rtol": tolerance.rtol,
-            "atol": tolerance.atol, "cases": 0, "abs": 0.0, "rel": 0.0, "fraction": 0.0, "ids": [], "notes": [],
+    return {"loss": label, "device": device, "dtype": dtype, "tolerance": tolerance.source,
+            "rtol": tolerance.rtol,
+            "atol": tolerance.atol, "cases": 0, "abs": 0.0, "rel": 0.0, "fraction": 0.0,
+            "ids": [], "notes": [],
             **dict.fromkeys(VERDICTS, 0)}
 
 
@@ -134,12 +141,14 @@ class CaseChecks:
         """The case, enough to reproduce it: made only for a failure."""
         upstream = ", upstream with zeros" if what == "gradient" and upstream_has_zeros(self.case) else ""
         call = describe_call(self.record, *torch_arguments(self.case, self.dtype, self.device)[0])
-        return (f"case: {what} of {self.record.name} on {self.device} in {self.dtype} by {self.under_test.name}, "
-                f"{self.case.name!r} (seed {self.case.seed}, layout {self.case.layout}{upstream})\n"
-                f"  call: {call.replace(self.record.name, self.under_test.qualified_name(self.record), 1)}\n"
-                f"  {rerun_line(self.node, self.case.name)}")
+        return (f"case: {what} of {self.record.name} on {self.device} in {self.dtype} by "
+                f"{self.under_test.name}, {self.case.name!r} (seed {self.case.seed}, layout "
+                f"{self.case.layout}{upstream})\n  call: "
+                f"{call.replace(self.record.name, self.under_test.qualified_name(self.record), 1)}\n  "
+                f"{rerun_line(self.node, self.case.name)}")
 
-    def compared(self, check, actual, expected, dtype, tolerance, what, prefix="", context=None, alternative=None):
+    def compared(self, check, actual, expected, dtype, tolerance, what, prefix="", context=None,
+                 alternative=None):
         """The Outcome of comparing `actual` with the reference's `expected` (compare, with the
         other one-sided derivative at kinks), a mismatch's message led by `prefix` and followed by
         the case; which side of a kink the implementation took goes into the note."""
@@ -161,20 +170,24 @@ class CaseChecks:
         return self.error(check, tolerance, error, what)
 
     def error(self, check, tolerance, error, what):
-        return Outcome(check, "error", tolerance, message=f"{type(error).__name__}: {error}\n  {self.context(what)}")
+        return Outcome(check, "error", tolerance,
+                       message=f"{type(error).__name__}: {error}\n  {self.context(what)}")
 
     def values(self):
         check = CheckId(self.record.name, self.device, self.dtype, self.case.name)
         tolerance = tolerance_for(self.record.name, self.device, self.dtype, self.case.name)
         try:
-            actual, torch_call, numpy_call = run_torch(self.record, self.case, self.dtype, self.device, self.function)
-        except Exception as error:  # the implementation raised: a missing kernel is unsupported, else an error
+            actual, torch_call, numpy_call = run_torch(self.record, self.case, self.dtype,
+                                                       self.device, self.function)
+        # the implementation raised: a missing kernel is unsupported, else an error
+        except Exception as error:
             return [self.raised(check, tolerance, error, "value")]
         try:
             expected = run_reference(self.record, torch_call, numpy_call)
         except Exception as error:  # the reference raised: never a silent pass
             return [self.error(check, tolerance, error, "value")]
-        return [self.compared(check, actual, expected, expected_dtype(torch_call[1], self.dtype), tolerance, "value")]
+        return [self.compared(check, actual, expected, expected_dtype(torch_call[1], self.dtype),
+                              tolerance, "value")]
 
     def gradients(self):
         tolerance = lambda name: tolerance_for(self.record.name, self.device, self.dtype, self.case.name,
@@ -182,7 +195,8 @@ class CaseChecks:
         check = lambda name: CheckId(self.record.name, self.device, self.dtype, self.case.name, name)
         try:
             gradients = run_backward(self.record, self.case, self.dtype, self.device, self.function)
-        except Exception as error:  # the backward (perhaps a missing kernel) or the reference's gradient raised
+        # the backward (perhaps a missing kernel) or the reference's gradient raised
+        except Exception as error:
             return [self.raised(check(name), tolerance(name), error, "gradient")
                     for name in self.record.differentiable[:1]]
         outcomes = []
@@ -192,14 +206,17 @@ class CaseChecks:
                                         message=f"{self.under_test.label} gave no gradient for {name}\n  "
                                                 f"{self.context('gradient')}"))
                 continue
-            outcomes.append(self.compared(check(name), actual, expected, actual.dtype, tolerance(name), "gradient",
+            outcomes.append(self.compared(check(name), actual, expected, actual.dtype,
+                                          tolerance(name), "gradient",
                                           f"gradient of {name}: ", alternative=alternative))
         return outcomes
 
     def second_derivatives(self):
         """Hessian-vector products per differentiated argument (harness.run_double_backward)."""
-        tolerance = tolerance_for(self.record.name, self.device, self.dtype, self.case.name, kind="double_backward")
-        check = lambda name: CheckId(self.record.name, self.device, self.dtype, self.case.name, name, "double_backward")
+        tolerance = tolerance_for(self.record.name, self.device, self.dtype, self.case.name,
+                                  kind="double_backward")
+        check = lambda name: CheckId(self.record.name, self.device, self.dtype, self.case.name, name,
+                                     "double_backward")
         try:
             products = run_double_backward(self.record, self.case, self.dtype, self.device, self.function)
         except Exception as error:  # no double backward, or one that raises
@@ -207,12 +224,14 @@ class CaseChecks:
         outcomes = []
         for name, (actual, expected) in products.items():
             if expected is None:
-                outcomes.append(Outcome(check(name), "unsupported", tolerance, message=f"not checked by the reference: "
+                outcomes.append(Outcome(check(name), "unsupported", tolerance,
+                                        message=f"not checked by the reference: "
                                         f"{name}: {self.record.no_finite_differences[name]}"))
                 continue
             if not np.isfinite(expected).all():  # the reference's gradient is not finite near this case
                 continue
-            outcomes.append(self.compared(check(name), actual, expected, actual.dtype, tolerance, "second derivative",
+            outcomes.append(self.compared(check(name), actual, expected, actual.dtype, tolerance,
+                                          "second derivative",
                                           f"Hessian-vector product of {name} (central differences of the "
                                           "reference's gradient): "))
         return outcomes
@@ -224,15 +243,18 @@ class CaseChecks:
         check = CheckId(self.record.name, self.device, self.dtype, self.case.name, transform="autocast")
         if policy is None:
             return [Outcome(check, "unsupported", Tolerance(0.0, 0.0, "none"),
-                            message=f"no autocast policy for {self.record.name} on {self.device} in fixtures/autocast.json")]
+                            message=f"no autocast policy for {self.record.name} on {self.device} in "
+                                    "fixtures/autocast.json")]
         computed_in = policy.computed_in(self.dtype)
         tolerance = tolerance_for(self.record.name, self.device, computed_in, self.case.name)
         plain = (value_id(self.record.name, self.device, computed_in, self.case.name),)
         try:
-            actual, expected, torch_call = run_autocast(self.record, self.case, self.dtype, self.device, policy,
+            actual, expected, torch_call = run_autocast(self.record, self.case, self.dtype,
+                                                        self.device, policy,
                                                         self.function)
         except Exception as error:  # the implementation or the reference raised: never a silent pass
-            return [dataclasses.replace(self.error(check, tolerance, error, "autocast value"), ledger_ids=plain)]
+            return [dataclasses.replace(self.error(check, tolerance, error, "autocast value"),
+                                        ledger_ids=plain)]
         wanted = torch_call[1].get("dtype") or TORCH_DTYPES[policy.output_dtype(self.dtype)]
         context = lambda: f"autocast policy: {policy.describe(self.dtype)}\n  {self.context('autocast value')}"
         outcome = self.compared(check, actual, expected, wanted, tolerance, "autocast value", context=context)
@@ -246,22 +268,28 @@ class CaseChecks:
         plain = lambda argument="": (str(CheckId(name, self.device, self.dtype, self.case.name, argument)),)
         tolerance = tolerance_for(name, self.device, self.dtype, self.case.name)
         try:
-            (actual, expected), gradients, fallbacks = run_vmap(self.record, self.case, self.dtype, self.device,
+            (actual, expected), gradients, fallbacks = run_vmap(self.record, self.case,
+                                                                self.dtype, self.device,
                                                                 self.function)
         except NotBatchable as reason:
             return [Outcome(check(), "unsupported", tolerance, message=f"not batchable: {reason}")]
         except Exception as error:
-            return [dataclasses.replace(self.raised(check(), tolerance, error, "vmap value"), ledger_ids=plain())]
+            return [dataclasses.replace(self.raised(check(), tolerance, error, "vmap value"),
+                                        ledger_ids=plain())]
         note = f"no batching rule, vmap loops: {', '.join(fallbacks)}" if fallbacks else ""
         wanted = expected_dtype(torch_arguments(self.case, self.dtype, self.device)[0][1], self.dtype)
-        outcomes = [dataclasses.replace(self.compared(check(), actual, expected, wanted, tolerance, "vmap value",
-                                                      "value of every sample: "), ledger_ids=plain(), note=note)]
+        outcomes = [dataclasses.replace(self.compared(check(), actual, expected, wanted,
+                                                      tolerance, "vmap value",
+                                                      "value of every sample: "),
+                                                      ledger_ids=plain(), note=note)]
         for argument, (actual, expected, alternative) in gradients.items():
             gradient_tolerance = tolerance_for(name, self.device, self.dtype, self.case.name, kind="gradient",
                                                argument=argument)
             outcome = self.compared(check(argument), actual, expected, actual.dtype, gradient_tolerance,
-                                    "vmap gradient", f"per-sample gradient of {argument}: ", alternative=alternative)
-            outcomes.append(dataclasses.replace(outcome, ledger_ids=plain(argument), note=note or outcome.note))
+                                    "vmap gradient", f"per-sample gradient of {argument}: ",
+                                    alternative=alternative)
+            outcomes.append(dataclasses.replace(outcome, ledger_ids=plain(argument),
+                                                note=note or outcome.note))
         return outcomes
 
     def same_as_torch_eager(self, outcome, what):
@@ -327,7 +355,8 @@ class ItemRunner:
         """`what`: "values" or "gradients"."""
         started, count = time.perf_counter(), 0
         for case in cases:
-            checks = CaseChecks(self.record, case, self.device, self.dtype, self.under_test, self.request.node)
+            checks = CaseChecks(self.record, case, self.device, self.dtype, self.under_test,
+                                self.request.node)
             for outcome in getattr(checks, what)():
                 self.add(checks, outcome, what)
                 count += 1
@@ -346,8 +375,8 @@ class ItemRunner:
         if self.problems:
             failing = list(dict.fromkeys(name for name, _ in self.problems))  # a case fails once per argument
             shown = "\n\n".join(message for _, message in self.problems[:SHOWN_IN_FULL])
-            pytest.fail(f"{len(failing)} of {len(cases)} cases of {self.record.name}'s {what} on {self.device} in "
-                        f"{self.dtype} by {self.under_test.name} diverge; the first "
+            pytest.fail(f"{len(failing)} of {len(cases)} cases of {self.record.name}'s {what} on "
+                        f"{self.device} in {self.dtype} by {self.under_test.name} diverge; the first "
                         f"{min(len(self.problems), SHOWN_IN_FULL)} in full:\n\n{shown}\n\n"
                         f"all failing cases: " + ", ".join(failing), pytrace=False)
 
@@ -360,7 +389,8 @@ class ItemRunner:
             if self.under_test.backend and self.under_test.ledger else []
         found = verdict(checks, outcome, known, what, compile_known)
         row = self.rows.setdefault((outcome.check.label, outcome.tolerance.source),
-                                   parity_row(outcome.check.label, self.device, self.dtype, outcome.tolerance))
+                                   parity_row(outcome.check.label, self.device, self.dtype,
+                                              outcome.tolerance))
         row["cases"] += 1
         row["ids"].append(str(outcome.check))
         row[found] += 1
@@ -374,12 +404,14 @@ class ItemRunner:
         if found == BETTER and compile_known:
             message = (f"torch.compile now agrees with the reference on a known compile divergence "
                        f"({', '.join(entry['id'] for entry in compile_known)}): update "
-                       f"fixtures/known_compile_divergences.json\n  {rerun_line(self.request.node, checks.case.name)}")
+                       "fixtures/known_compile_divergences.json\n  "
+                       f"{rerun_line(self.request.node, checks.case.name)}")
             row[found], row[NEW] = row[found] - 1, row[NEW] + 1
-        elif found == BETTER and self.under_test.is_torch and own:  # (an inherited entry: the transform does better)
+        # (an inherited entry: the transform does better)
+        elif found == BETTER and self.under_test.is_torch and own:
             message = (f"torch now agrees with the reference on a known divergence "
-                       f"({', '.join(entry['id'] for entry in known)}): update fixtures/known_divergences.json"
-                       f"\n  {rerun_line(self.request.node, checks.case.name)}")
+                       f"({', '.join(entry['id'] for entry in known)}): update "
+                       f"fixtures/known_divergences.json\n  {rerun_line(self.request.node, checks.case.name)}")
             row[found], row[NEW] = row[found] - 1, row[NEW] + 1
         elif found == NEW and outcome.kind != "error" and known:
             message = f"{message}\n  (a case of torch's known divergence {known[0]['id']}, where " \

@@ -36,7 +36,8 @@ def tolerance_for(loss, device, dtype, case_name, kind="value", argument=""):
             return tolerance
     table, label = DEFAULTS[kind]
     default = TOLERANCES[table][dtype]
-    return Tolerance(default["rtol"], default["atol"], f"default {dtype}{label}", default.get("normwise", False))
+    return Tolerance(default["rtol"], default["atol"], f"default {dtype}{label}",
+                     default.get("normwise", False))
 
 
 @functools.lru_cache(maxsize=None)
@@ -50,7 +51,8 @@ def overrides_for(loss, device, dtype, kind="value", argument=""):
              Tolerance(override["rtol"], override["atol"], override["id"], override.get("normwise", False)))
             for override in own + TOLERANCES["overrides"] if override.get("kind", "value") == kind
             and all(any(fnmatch.fnmatchcase(value, pattern) for pattern in as_list(override.get(key, "*")))
-                    for key, value in (("loss", loss), ("device", device), ("dtype", dtype), ("argument", argument)))]
+                    for key,
+                    value in (("loss", loss), ("device", device), ("dtype", dtype), ("argument", argument)))]
 
 
 def as_list(pattern_or_patterns):

@@ -70,7 +70,8 @@ def test_the_reference_accepts_exactly_the_shapes_torch_accepts(record, torch_un
             if arguments is None:
                 continue
             probed += 1
-            case = Case(record.name, f"probe{dims}", lambda rng, arguments=arguments: arguments, variant=variant)
+            case = Case(record.name, f"probe{dims}", lambda rng, arguments=arguments: arguments,
+                        variant=variant)
             by_torch = outcome(lambda: run_torch(record, case, "float64", "cpu")[0])
             by_reference = outcome(lambda: record.reference(*case.arguments()[0], **case.arguments()[1]))
             call = f"{variant or 'default'} variant, dims {dims}"
@@ -111,7 +112,8 @@ def dtype_probes(record):
         seen.add((case.variant, arrays))
         for name in arrays:
             for dtype in recast(bound[name]):
-                yield case.name, name, dtype, *with_argument(record, args, kwargs, name, bound[name].astype(dtype))
+                yield case.name, name, dtype, *with_argument(record, args, kwargs, name,
+                                                             bound[name].astype(dtype))
 
 
 @pytest.mark.parametrize("record", RECORDS, ids=lambda record: record.name)
@@ -123,7 +125,8 @@ def test_the_reference_accepts_exactly_the_argument_dtypes_torch_accepts(record,
     disagreements = []
     for case_name, name, dtype, args, kwargs in dtype_probes(record):
         by_torch = outcome(lambda: record.torch_fn(*map(in_its_dtype, args),
-                                                   **{key: in_its_dtype(value) for key, value in kwargs.items()}))
+                                                   **{key: in_its_dtype(value) for key,
+                                                      value in kwargs.items()}))
         by_reference = outcome(lambda: run_reference(record, (args, kwargs), (args, kwargs)))
         call = f"{case_name} with {name} in {dtype}"
         if by_torch[0] != by_reference[0]:

@@ -60,7 +60,8 @@ def test_reference_gradient_matches_finite_differences(record_with_gradient):
 
             def objective(shift, name=name, value=value, direction=direction):
                 call_args, call_kwargs = with_argument(record, args, kwargs, name, value + shift * direction)
-                return float(np.sum(upstream * np.asarray(record.reference(*call_args, **call_kwargs), dtype=np.float64)))
+                return float(np.sum(upstream * np.asarray(record.reference(*call_args, **call_kwargs),
+                                                          dtype=np.float64)))
             numeric = (objective(step) - objective(-step)) / (2 * step)
             analytic = float(np.sum(gradients[name] * direction))
             assert numeric == pytest.approx(analytic, rel=1e-5, abs=1e-7), \
@@ -101,7 +102,8 @@ def test_a_case_is_checked_the_same_alone(tmp_path):
     """Under --case the selected case runs first in its item; its upstream gradient (with zeros
     for this case, chosen by its seed) and its verdict are those of the full run."""
     result = run_pytest_inline("parity_tests/test_backward.py", "-k",
-                               "binary_cross_entropy_with_logits-cpu-float64", "--case", "infinite_logits-none",
+                               "binary_cross_entropy_with_logits-cpu-float64", "--case",
+                               "infinite_logits-none",
                                tmp_path=tmp_path)
     assert result.returncode == 0 and "1 passed" in result.stdout, result.stdout[-3000:]
     assert upstream_has_zeros(next(case for case in BY_NAME["binary_cross_entropy_with_logits"].cases()
@@ -128,7 +130,8 @@ def differentiated_by_torch(record, case):
         (args, kwargs), _ = torch_arguments(case, "float64", "cpu")  # fresh tensors
         tensor = bound_arguments(record, args, kwargs)[name].requires_grad_()
         try:
-            gradient, = torch.autograd.grad(record.torch_fn(*args, **kwargs).sum(), [tensor], allow_unused=True)
+            gradient, = torch.autograd.grad(record.torch_fn(*args, **kwargs).sum(), [tensor],
+                                            allow_unused=True)
         except RuntimeError:  # e.g. "the derivative for 'weight' is not implemented"
             continue
         if gradient is not None:
@@ -161,6 +164,7 @@ def test_torch_and_the_reference_differentiate_the_same_arguments(record, torch_
         shapes = {name: (np.shape(by_reference[name]), np.shape(bound[name])) for name in named
                   if np.shape(by_reference[name]) != np.shape(bound[name])}
         if not by_torch == named == listed or shapes:
-            mismatches.append(f"{case.name}: torch differentiates {sorted(by_torch)}, the reference {sorted(named)}, "
-                              f"the record lists {sorted(listed)}; gradient shapes unlike their argument's: {shapes}")
+            mismatches.append(f"{case.name}: torch differentiates {sorted(by_torch)}, the reference "
+                              f"{sorted(named)}, the record lists {sorted(listed)}; gradient shapes unlike "
+                              f"their argument's: {shapes}")
     assert not mismatches, f"{len(mismatches)} cases of {record.name}, first: " + "\n".join(mismatches[:3])

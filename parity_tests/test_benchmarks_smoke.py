@@ -12,7 +12,8 @@ from .nested import needs_checkout, run_pytest_inline
 def test_every_benchmark_runs_once_and_the_report_reads_them(tmp_path):
     saved = tmp_path / "tiny.json"
     result = run_pytest_inline("benchmarks", "-q", "--bench-sizes", "tiny", "--benchmark-min-rounds=1",
-                        "--benchmark-max-time=0.000001", "--benchmark-warmup=off", f"--benchmark-json={saved}",
+                        "--benchmark-max-time=0.000001", "--benchmark-warmup=off",
+                        f"--benchmark-json={saved}",
                         tmp_path=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     benchmarks = json.loads(saved.read_text())["benchmarks"]

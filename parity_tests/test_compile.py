@@ -28,7 +28,8 @@ def test_a_call_past_dynamo_recompile_limit_fails(torch_under_test):
 
 
 STANCES = pytest.mark.skipif(not hasattr(torch.compiler, "set_stance"),
-                             reason=f"torch {torch.__version__} has no torch.compiler.set_stance (2.6 and later)")
+                             reason=f"torch {torch.__version__} has no torch.compiler.set_stance (2.6 and "
+                                    "later)")
 
 
 def test_a_call_dynamo_skips_is_run_again_from_a_fresh_dynamo(torch_under_test):
@@ -105,11 +106,14 @@ def test_a_small_compile_selection_runs_green_reusing_its_graphs(tmp_path, torch
     ran a compiled graph or is a known compile divergence (the empty mean's backward), a
     resized case reuses its case's graph (dynamic shapes), and the run reports what it compiled."""
     result = run_pytest("parity_tests/test_parity.py", "parity_tests/test_backward.py", "--compile", BACKEND,
-                        "--dtype", "float32", "-k", "huber_loss and not module", "--case", "*same-2d-*,*same-empty-*",
+                        "--dtype", "float32", "-k", "huber_loss and not module", "--case",
+                        "*same-2d-*,*same-empty-*",
                         tmp_path=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "by torch.compile" not in result.stdout, result.stdout[-2000:]
-    graphs, calls = map(int, re.search(r"torch.compile: (\d+) graphs compiled .*?, (\d+) calls", result.stdout).groups())
-    assert 2 * graphs <= calls + 4, result.stdout[-1000:]  # a graph for a case and its resized twin (edge cases apart)
+    graphs, calls = map(int,
+                        re.search(r"torch.compile: (\d+) graphs compiled .*?, (\d+) calls", result.stdout).groups())
+    # a graph for a case and its resized twin (edge cases apart)
+    assert 2 * graphs <= calls + 4, result.stdout[-1000:]
     rows = json.loads((tmp_path / "table.json").read_text())
     assert sum(row["cases"] for row in rows) >= 10, rows

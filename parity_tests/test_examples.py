@@ -80,9 +80,11 @@ DOC_001_LOGITS = np.array([[12, 3, 2], [3, 10, 1], [1, 2, 5], [4, 6.5, 1.2], [3,
 
 def test_tensorflow_sigmoid_cross_entropy_is_bce_with_logits_elementwise():
     rng = np.random.default_rng(5)
-    for labels, logits in ((DOC_001_LABELS, DOC_001_LOGITS), (rng.random((50, 7)), rng.normal(0, 30, (50, 7)))):
+    for labels, logits in ((DOC_001_LABELS, DOC_001_LOGITS),
+                           (rng.random((50, 7)), rng.normal(0, 30, (50, 7)))):
         np.testing.assert_allclose(reference.binary_cross_entropy_with_logits(logits, labels, reduction="none"),
-                                   tf_sigmoid_cross_entropy_with_logits(labels, logits), rtol=1e-13, atol=1e-300)
+                                   tf_sigmoid_cross_entropy_with_logits(labels, logits),
+                                   rtol=1e-13, atol=1e-300)
 
 
 def test_tensorflow_softmax_cross_entropy_is_cross_entropy_with_probability_targets():
@@ -116,7 +118,8 @@ def test_a_torch_wrapping_candidate_is_green_but_for_its_own_bug(tmp_path):
     with --ledger none are its own; its rejection of a label_smoothing torch ignores (and the
     reference rejects) passes, noted in the measured table."""
     module = "parity_tests.examples.wrapped_torch_losses"
-    selection = ["-k", "test_parity and cpu-float64 and (huber_loss or kl_div or binary_cross_entropy_with_logits)"
+    selection = ["-k",
+                 "test_parity and cpu-float64 and (huber_loss or kl_div or binary_cross_entropy_with_logits)"
                  " or cross_entropy-label_smoothing_negative"]
     result = run_pytest_inline("parity_tests/test_parity.py", "parity_tests/test_torch_api.py", "--impl",
                                module, *selection, "-rf", tmp_path=tmp_path)
@@ -142,11 +145,13 @@ def test_ledger_cases_tell_a_candidate_right_where_torch_is_wrong_from_one_wrong
     """At torch's known divergences a candidate either agrees with the reference (candidate_losses'
     softplus-based soft_margin_loss, where torch overflows) or is new there when its output is
     not torch eager's (a kl_div that writes 5 where torch gives nan), however the entry reads."""
-    (tmp_path / "nan_free_losses.py").write_text("import torch.nn.functional as F\n\n\ndef kl_div(*args, **kwargs):\n"
-                                                 "    return F.kl_div(*args, **kwargs).nan_to_num(nan=5.0)\n")
+    (tmp_path / "nan_free_losses.py").write_text("import torch.nn.functional as F\n\n\ndef kl_div(*args, "
+                                                 "**kwargs):\n    return F.kl_div(*args, "
+                                                 "**kwargs).nan_to_num(nan=5.0)\n")
     monkeypatch.syspath_prepend(tmp_path)
     result = run_pytest_inline("parity_tests/test_parity.py", "--impl", "nan_free_losses", "-k",
-                               "kl_div-cpu-float64", "--case", "zero_target_at_minus_inf_input-*,log_target_minus_inf-*",
+                               "kl_div-cpu-float64", "--case",
+                               "zero_target_at_minus_inf_input-*,log_target_minus_inf-*",
                                tmp_path=tmp_path)
     failing = re.search(r"all failing cases: (.*)", result.stdout).group(1).split(", ")
     assert len(failing) == 4 and all("minus_inf" in name for name in failing), failing
@@ -154,7 +159,8 @@ def test_ledger_cases_tell_a_candidate_right_where_torch_is_wrong_from_one_wrong
     rows = json.loads((tmp_path / "table.json").read_text())
     assert sum(row["torch's known divergences"] for row in rows) == 0, rows
 
-    better = run_pytest_inline("parity_tests/test_parity.py", "--impl", "parity_tests.examples.candidate_losses",
+    better = run_pytest_inline("parity_tests/test_parity.py", "--impl",
+                               "parity_tests.examples.candidate_losses",
                                "-k", "soft_margin_loss-cpu", tmp_path=tmp_path)
     assert better.returncode == 0, better.stdout[-3000:]
     rows = json.loads((tmp_path / "table.json").read_text())

@@ -37,7 +37,8 @@ def pytest_generate_tests(metafunc):
         return
     path = metafunc.config.getoption("--golden")
     if not path:
-        metafunc.parametrize("golden_loss", [pytest.param(None, id="no-golden", marks=pytest.mark.needs_option("--golden"))])
+        metafunc.parametrize("golden_loss",
+                             [pytest.param(None, id="no-golden", marks=pytest.mark.needs_option("--golden"))])
         return
     losses = {parse(test_id).loss for test_id in golden(path)[1]} | set(BY_NAME)
     metafunc.parametrize("golden_loss", sorted(losses))
@@ -59,7 +60,8 @@ def test_torch_against_golden(golden_loss, request):
         pytest.fail(f"torch {torch.__version__} regressed against the golden torch {manifest['torch']} on "
                     f"{len(regressed)} case(s) of {loss}; distance to the reference as a fraction of the "
                     "tolerance, before -> after:\n" + "\n".join(
-                        f"  {change.id}: {change.before:.3g} -> {change.after:.3g} (|change| {change.change:.3g})"
+                        f"  {change.id}: {change.before:.3g} -> {change.after:.3g} (|change| "
+                        f"{change.change:.3g})"
                         for change in regressed[:10]), pytrace=False)
 
 
@@ -71,7 +73,8 @@ def test_committed_golden_file_is_reproducible(tmp_path, torch_under_test):
     change may move it by."""
     manifest, committed = load_golden(COMMITTED)
     if torch.__version__ != manifest["torch"]:
-        pytest.skip(f"{COMMITTED.name} was recorded with torch {manifest['torch']}; this is torch {torch.__version__}")
+        pytest.skip(f"{COMMITTED.name} was recorded with torch {manifest['torch']}; this is torch "
+                    f"{torch.__version__}")
     outputs, seeds = record_outputs(BUILT_IN, "cpu")
     save_golden(tmp_path / "again.npz", outputs, seeds, "cpu")
     again_manifest, again = load_golden(tmp_path / "again.npz")
@@ -82,13 +85,15 @@ def test_committed_golden_file_is_reproducible(tmp_path, torch_under_test):
     assert sorted(tuple(row[:2]) for row in again_manifest["cases"]) == \
         sorted(tuple(row[:2]) for row in manifest["cases"]), "seeds" + hint
     # NumPy makes the inputs (its log and exp may round differently across versions and CPUs)
-    same_machine = (again_manifest["cpu_capability"], again_manifest["cpu_flags"], again_manifest["numpy"]) == \
+    same_machine = (again_manifest["cpu_capability"], again_manifest["cpu_flags"],
+                    again_manifest["numpy"]) == \
         (manifest["cpu_capability"], manifest.get("cpu_flags"), manifest["numpy"])
     differing = [test_id for test_id in committed if not committed[test_id].same_as(again[test_id])
                  and (same_machine or not within_band(test_id, committed[test_id], again[test_id]))]
     assert not differing, (f"{len(differing)} outputs differ from {COMMITTED.name} "
                            f"{'bit for bit' if same_machine else 'beyond their dtype tolerance'} "
-                           f"(numpy {manifest['numpy']} then, {np.__version__} now), first: {differing[:5]}{hint}")
+                           f"(numpy {manifest['numpy']} then, {np.__version__} now), first: "
+                           f"{differing[:5]}{hint}")
 
 
 def test_a_perturbed_golden_file_reports_each_class(tmp_path, torch_under_test):
@@ -143,8 +148,11 @@ def test_the_committed_golden_file_shows_no_torch_change_with_its_torch(torch_un
     the hardware's (within the band), none torch's; on the recording's CPU nothing changes."""
     manifest, committed = load_golden(COMMITTED)
     if torch.__version__ != manifest["torch"]:
-        pytest.skip(f"{COMMITTED.name} was recorded with torch {manifest['torch']}; this is torch {torch.__version__}")
-    losses = ["linear_cross_entropy", "log_softmax", "cross_entropy", "kl_div", "ctc_loss"]  # those a CPU moves
-    changes = compare_with_golden(committed, losses, "cpu", other_machine=bool(other_machine(manifest, "cpu")))
+        pytest.skip(f"{COMMITTED.name} was recorded with torch {manifest['torch']}; this is torch "
+                    f"{torch.__version__}")
+    losses = ["linear_cross_entropy", "log_softmax", "cross_entropy", "kl_div",
+              "ctc_loss"]  # those a CPU moves
+    changes = compare_with_golden(committed, losses, "cpu",
+                                  other_machine=bool(other_machine(manifest, "cpu")))
     torch_changes = [change.id for change in changes if change.kind not in ("unchanged", "hardware")]
     assert not torch_changes, f"{len(torch_changes)} changes called torch's, first: {torch_changes[:5]}"

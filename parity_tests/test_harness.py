@@ -64,7 +64,8 @@ def test_matching_infinities_are_measured_as_zero_even_without_atol():
 
 
 @pytest.mark.parametrize("actual, expected, message", [
-    ([1.0, float("nan")], [1.0, 2.0], r"nan in different places: first at index \(1,\): mine nan, theirs 2.0"),
+    ([1.0, float("nan")], [1.0, 2.0],
+     r"nan in different places: first at index \(1,\): mine nan, theirs 2.0"),
     ([1.0, 2.5], [1.0, 2.0], r"at index \(1,\): mine 2.5, theirs 2.0"),
     ([1.0, 2.0, 3.0], [1.0, 2.0], r"mine returned shape \(3,\), the theirs \(2,\)"),
 ])

@@ -22,14 +22,16 @@ pytestmark = needs_checkout
 def installed_wheel(tmp_path_factory):
     """A venv holding the wheel built from this checkout; torch, NumPy and pytest come from the
     running interpreter's site-packages (--system-site-packages), so nothing is downloaded."""
-    setuptools = pytest.importorskip("setuptools", reason="building the wheel needs setuptools (pip install setuptools)")
+    setuptools = pytest.importorskip("setuptools",
+                                     reason="building the wheel needs setuptools (pip install setuptools)")
     if tuple(map(int, setuptools.__version__.split(".")[:2])) < (70, 1) and importlib.util.find_spec("wheel") is None:
-        pytest.skip(f"setuptools {setuptools.__version__} needs the wheel package to build a wheel without isolation; "
-                    "pip install 'setuptools>=70.1' (the test extra asks for it)")
+        pytest.skip(f"setuptools {setuptools.__version__} needs the wheel package to build a wheel without "
+                    "isolation; pip install 'setuptools>=70.1' (the test extra asks for it)")
     work = tmp_path_factory.mktemp("wheel")
     source = work / "source"  # a copy without build outputs, which setuptools would reuse
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-        ".git", "build", "reports", "*.egg-info", "__pycache__", ".hypothesis", ".benchmarks", ".pytest_cache"))
+        ".git", "build", "reports", "*.egg-info", "__pycache__", ".hypothesis", ".benchmarks",
+        ".pytest_cache"))
     built = run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
                 "-w", str(work / "dist"), str(source), cwd=work)
     assert built.returncode == 0, built.stderr[-3000:]
@@ -52,8 +54,10 @@ def test_the_installed_wheel_checks_a_candidate_from_an_empty_directory(installe
     lacks) is not covered."""
     python, empty, venv = installed_wheel
     module = "parity_tests.examples.candidate_losses"
-    result = run(python, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-rfs", "--pyargs", "parity_tests",
-                 "--impl", module, "-k", "test_parity and cpu-float64 and (l1_loss or mse_loss or huber_loss or "
+    result = run(python, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-rfs",
+                 "--pyargs", "parity_tests",
+                 "--impl", module, "-k",
+                 "test_parity and cpu-float64 and (l1_loss or mse_loss or huber_loss or "
                  "soft_margin_loss) and not smooth", cwd=empty, env=child_environment())
     out = result.stdout
     assert f"under test: {module} ({venv}" in out, out[-3000:]

@@ -27,13 +27,16 @@ def test_randomized_parity(loss, dtype, data, under_test):
         pytest.skip(why)
     assume(not divergences_for(value_id(record.name, "cpu", dtype, case.name)))  # the grid checks those
     try:
-        actual, expected, (_, torch_kwargs) = run_case(record, case, dtype, "cpu", under_test.function(record))
+        actual, expected, (_, torch_kwargs) = run_case(record, case, dtype, "cpu",
+                                                       under_test.function(record))
     except RuntimeError as error:  # a kernel this torch lacks: a visible skip with torch's message
         skip_if_not_implemented(error, f"{record.name} in {dtype} on cpu")
 
     def context():
         call = describe_call(record, *torch_arguments(case, dtype, "cpu")[0])
         return (f"case: {case.name} on cpu in {dtype} by {under_test.name}\n  call: {call}\n  rerun: pytest "
-                f"parity_tests/test_randomized.py -k '{loss} and {dtype}' (the ci profile draws the same cases)")
-    compare(actual, expected, expected_dtype(torch_kwargs, dtype), tolerance_for(record.name, "cpu", dtype, case.name),
+                f"parity_tests/test_randomized.py -k '{loss} and {dtype}' (the ci profile draws the same "
+                "cases)")
+    compare(actual, expected, expected_dtype(torch_kwargs, dtype),
+            tolerance_for(record.name, "cpu", dtype, case.name),
             context, under_test.label)

@@ -126,7 +126,8 @@ def test_ctc_reference_takes_lengths_as_sequences_as_torch_does():
     import torch.nn.functional as F
     log_probs = np.log(np.full((4, 2, 3), 1 / 3)) + np.linspace(-0.2, 0.2, 24).reshape(4, 2, 3)
     targets = np.array([[1, 2], [2, 1]])
-    expected = F.ctc_loss(torch.from_numpy(log_probs), torch.from_numpy(targets), (4, 3), (2, 1), reduction="none")
+    expected = F.ctc_loss(torch.from_numpy(log_probs), torch.from_numpy(targets), (4, 3), (2, 1),
+                          reduction="none")
     np.testing.assert_allclose(reference.ctc_loss(log_probs, targets, (4, 3), [2, 1], reduction="none"),
                                expected.numpy(), rtol=1e-12)
 
@@ -142,12 +143,14 @@ BLOCKED = [pytest.param(record, reduction, id=f"{record.name}-{reduction}") for 
 def test_blocked_evaluation_matches_torch_beyond_one_block(record, reduction):
     """The parity grid's arrays are smaller than a block, so the reference's block-by-block
     path (reference/_blocks.py) is checked here, on 3 x (BLOCK / 2 + 5) elements, in float64."""
-    keywords = {**record.bench_keywords, **({} if reduction == "mean" or "reduction" not in record.keyword_grid
+    keywords = {**record.bench_keywords,
+                **({} if reduction == "mean" or "reduction" not in record.keyword_grid
                                              else {"reduction": reduction})}
     case = Case(record.name, f"beyond_one_block-{reduction}",
                 lambda rng: record.build(rng, (3, BLOCK // 2 + 5), record.variants[0], dict(keywords)))
     actual, expected, _ = run_case(record, case, "float64", "cpu")
-    compare(actual, expected, actual.dtype, tolerance_for(record.name, "cpu", "float64", case.name), case.name)
+    compare(actual, expected, actual.dtype,
+            tolerance_for(record.name, "cpu", "float64", case.name), case.name)
 
 
 def test_reference_gives_both_one_sided_derivatives_at_a_hinge_kink():
@@ -155,7 +158,8 @@ def test_reference_gives_both_one_sided_derivatives_at_a_hinge_kink():
     gradient torch 2.13's clamp_min passes), 'input@other_side' the right one, 0; off the kink
     there is no other side."""
     def loss(x):
-        return float(reference.hinge_embedding_loss(np.array([x]), np.array([-1.0]), margin=1.0, reduction="sum"))
+        return float(reference.hinge_embedding_loss(np.array([x]), np.array([-1.0]), margin=1.0,
+                                                    reduction="sum"))
     gradients = reference.gradients.hinge_embedding_loss_backward(np.array(1.0), np.array([1.0]), np.array([-1.0]),
                                                                  margin=1.0, reduction="sum")
     h = 1e-6

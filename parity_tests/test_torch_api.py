@@ -109,7 +109,8 @@ def test_bad_call_is_rejected_where_torch_rejects_it(record, bad, under_test, re
     shown = f"{bad.name}: {describe_call(record, tensors, keywords)}"
     if bad.torch_crashes and under_test.runs_torch:
         if not under_test.is_torch:
-            pytest.skip(f"{bad.name}: torch's kernel may crash the process ({bad.torch_crashes}); run eagerly only")
+            pytest.skip(f"{bad.name}: torch's kernel may crash the process ({bad.torch_crashes}); run "
+                        "eagerly only")
         rejected_in_a_process_of_its_own(record, args, kwargs, bad, shown)
     elif not torch_accepts(bad):
         with pytest.raises((RuntimeError, ValueError, IndexError, TypeError)):
@@ -123,7 +124,8 @@ def test_bad_call_is_rejected_where_torch_rejects_it(record, bad, under_test, re
         except (RuntimeError, ValueError, IndexError, TypeError) as error:
             note = f"stricter than torch: rejects {bad.name} ({type(error).__name__}), as the reference does"
             request.node.user_properties.append(("parity", {
-                "loss": record.name, "device": "cpu", "dtype": "float64", "tolerance": "bad calls", "rtol": 0.0,
+                "loss": record.name, "device": "cpu", "dtype": "float64",
+                "tolerance": "bad calls", "rtol": 0.0,
                 "atol": 0.0, "notes": [note]}))
 
 
@@ -138,7 +140,8 @@ def rejected_in_a_process_of_its_own(record, args, kwargs, bad, shown):
               "**{k: as_tensor(v) for k, v in kwargs.items()})\n"
               "except Exception as error:\n    print('raised', type(error).__name__, error); sys.exit(3)\n"
               "print('returned')\n")
-    result = subprocess.run([sys.executable, "-c", script], input=pickle.dumps((args, kwargs)), capture_output=True,
+    result = subprocess.run([sys.executable, "-c", script], input=pickle.dumps((args, kwargs)),
+                            capture_output=True,
                             timeout=120)
     output = result.stdout.decode(errors="replace").strip()
     assert result.returncode != 3, (f"torch now rejects {shown} cleanly ({output}): drop torch_crashes "
@@ -266,7 +269,8 @@ def test_the_chunked_option_reaches_the_chunked_kernel_or_torch_says_it_does_not
     for case in record.cases():
         if "options=chunked" in case.name:
             notes = torch_output(record, torch_arguments(case, "float64", "cpu")[0]).notes
-            routes[case.name] = ("ran chunked" in notes, any("options" in note and "ignored" in note for note in notes))
+            routes[case.name] = ("ran chunked" in notes,
+                                 any("options" in note and "ignored" in note for note in notes))
     silent = [name for name, (ran, warned) in routes.items() if ran == warned]
     assert routes and not silent, f"options= neither reached the chunked kernel nor was said to be ignored: {silent}"
     admitted = [name for name in routes if name.startswith("index") and "label_smoothing" not in name

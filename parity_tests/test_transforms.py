@@ -72,7 +72,8 @@ def test_autocast_mode_on_torch_and_on_a_candidate_that_rounds_under_autocast(tm
 
     if not TAKES_LOSS_WEIGHTS:
         pytest.skip(f"torch's half checked; {NO_LOSS_WEIGHTS}")
-    candidate = run_pytest_inline(*selection, "--impl", "parity_tests.examples.wrapped_torch_losses", tmp_path=tmp_path)
+    candidate = run_pytest_inline(*selection, "--impl", "parity_tests.examples.wrapped_torch_losses",
+                                  tmp_path=tmp_path)
     failed = [line for line in candidate.stdout.splitlines() if line.startswith("FAILED")]
     assert failed and all("test_autocast[kl_div-cpu-" in line for line in failed), candidate.stdout[-3000:]
     assert "test_autocast[kl_div-cpu-float32]" in "".join(failed)
@@ -95,7 +96,8 @@ def test_vmap_mode_on_torch_and_on_a_candidate_with_wrong_per_sample_gradients(t
     assert gaussian["unsupported"] == gaussian["cases"] and "data-dependent control flow" in gaussian["notes"]
     assert rows["mse_loss d/dinput (vmap)"]["new divergences"] == 0 and rows["mse_loss d/dinput (vmap)"]["cases"] > 40
 
-    candidate = run_pytest_inline(*selection, "--impl", "parity_tests.examples.candidate_losses", tmp_path=tmp_path)
+    candidate = run_pytest_inline(*selection, "--impl", "parity_tests.examples.candidate_losses",
+                                  tmp_path=tmp_path)
     failed = [line for line in candidate.stdout.splitlines() if line.startswith("FAILED")]
     assert len(failed) == 1 and "test_vmap[mse_loss-cpu-float64]" in failed[0], candidate.stdout[-3000:]
     assert "per-sample gradient of input: value differs" in candidate.stdout

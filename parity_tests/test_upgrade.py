@@ -20,12 +20,14 @@ def cause(kind, before=None, after=None, kink=("", ""), check="l1_loss-cpu-float
 
 def test_causes_are_told_from_what_the_two_torches_recorded():
     one, two = output([1.0]), output([1.5])
-    assert cause("drifted", one, two, kink=("passes the gradient", "takes the other one-sided derivative")) == \
+    assert cause("drifted", one, two,
+                 kink=("passes the gradient", "takes the other one-sided derivative")) == \
         "convention change at a kink: passes the gradient -> takes the other one-sided derivative"
     ignored = "linear_cross_entropy: ``options`` ignored; chunked path needs label_smoothing == 0"
     assert cause("drifted", output([1.0], [ignored]), output([1.5], ["ran chunked"])).startswith(
         "kernel routing: now runs chunked (the old torch said: linear_cross_entropy: ``options`` ignored")
-    assert cause("fixed", Output(error="NotImplementedError: \"mse_cpu\" not implemented for 'BFloat16'"), two) \
+    assert cause("fixed",
+                 Output(error="NotImplementedError: \"mse_cpu\" not implemented for 'BFloat16'"), two) \
         .startswith("dtype support gained")
     why = "l1_loss: weight= (torch 2.6) newer than torch 2.2.2"
     assert cause("new", check="l1_loss.dinput-cpu-float64-same-2d-weight-mean",

@@ -100,7 +100,8 @@ def test_an_old_torch_gets_a_numpy_it_can_use():
 
 
 def measured_row(loss, dtype, cases, unsupported=0, notes=""):
-    return {"loss": loss, "device": "cpu", "dtype": dtype, "cases": cases, "unsupported": unsupported, "notes": notes,
+    return {"loss": loss, "device": "cpu", "dtype": dtype, "cases": cases,
+            "unsupported": unsupported, "notes": notes,
             **dict.fromkeys(matrix.VERDICT_COLUMNS[:3], 0)}
 
 
@@ -139,9 +140,9 @@ def test_the_matrix_counts_outcomes_from_junit(tmp_path):
         '<testcase classname="a" name="fails"><failure message="x"/></testcase>'
         '<testcase classname="a" name="breaks"><error message="x"/></testcase>'
         '<testcase classname="a" name="skips"><skipped type="pytest.skip" '
-        'message="parity_tests/runner.py:315: nll_loss on cpu in float16: torch 2.2.2: no kernel"/></testcase>'
-        '<testcase classname="a" name="xfails"><skipped type="pytest.xfail" message="known"/></testcase>'
-        '</testsuite></testsuites>')
+        'message="parity_tests/runner.py:315: nll_loss on cpu in float16: torch 2.2.2: no '
+        'kernel"/></testcase><testcase classname="a" name="xfails"><skipped type="pytest.xfail" '
+        'message="known"/></testcase></testsuite></testsuites>')
     ElementTree.ElementTree(suite).write(tmp_path / "junit.xml")
     counts, skips, failing = matrix.outcomes(tmp_path / "junit.xml")
     assert dict(counts) == {"passed": 1, "failed": 1, "errors": 1, "skipped": 1, "xfailed": 1}

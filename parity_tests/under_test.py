@@ -106,7 +106,8 @@ PARITY_RUN = pytest.StashKey[ParityRun]()
 
 # --transform NAME -> (the fixture its items fill, the runner.CaseChecks method that checks a case,
 # the kind of item (double_backward: the grid cases alone), the input dtypes)
-TRANSFORMS = {"double-backward": ("second_derivative_cases", "second_derivatives", "double_backward", ("float64",)),
+TRANSFORMS = {"double-backward": ("second_derivative_cases", "second_derivatives",
+                                  "double_backward", ("float64",)),
               "autocast": ("autocast_cases", "autocast_values", "value", ("float32", "bfloat16")),
               "vmap": ("vmap_cases", "vmap_checks", "value", ("float64", "float32"))}
 

@@ -145,9 +145,11 @@ def compare(paths, device, losses=None):
         differs = other_machine(manifest, device)
         losses = losses or sorted({parse(check_id).loss for check_id in outputs} | set(BY_NAME))
         now = {}
-        with_gradients = any(parse(check_id).argument for check_id in outputs)  # a golden file has values only
+        # a golden file has values only
+        with_gradients = any(parse(check_id).argument for check_id in outputs)
         dtypes = sorted({parse(check_id).dtype for check_id in outputs})  # those the record holds
-        changes = compare_with_golden(outputs, losses, device, dtypes, bool(differs), with_gradients, kept=now)
+        changes = compare_with_golden(outputs, losses, device, dtypes, bool(differs),
+                                      with_gradients, kept=now)
         unchanged = {change.id for change in changes if change.kind == "unchanged"}
         for change in changes:
             before = outputs.get(change.id)
@@ -156,7 +158,8 @@ def compare(paths, device, losses=None):
                 if before is not None and after is not None else ("", "")
             value_check = value_check_of(change.id)
             said = (outputs.get(value_check), now.get(value_check, (None,))[0])
-            change.cause = cause_of(change, before, after, manifest.get("not_run", {}), new_reasons, unchanged, kink,
+            change.cause = cause_of(change, before, after, manifest.get("not_run", {}), new_reasons,
+                                    unchanged, kink,
                                     said)
         reports.append({"record": str(path), "torch then": manifest["torch"], "torch now": torch.__version__,
                         "device": device, "machine": differs or "the same CPU kernels, device and NumPy",
@@ -172,7 +175,8 @@ def rows_of(report):
     for change in report["changes"]:
         check = parse(change.id)
         key = (check.loss, check.dtype, f"d/d{check.argument}" if check.argument else "value")
-        row = rows.setdefault(key, {"loss": key[0], "dtype": key[1], "check": key[2], **dict.fromkeys(CLASSES, 0),
+        row = rows.setdefault(key,
+                              {"loss": key[0], "dtype": key[1], "check": key[2], **dict.fromkeys(CLASSES, 0),
                                     "causes": defaultdict(list)})
         row[change.kind] += 1
         if change.kind != "unchanged":
@@ -200,13 +204,16 @@ def markdown_report(reports, speed=None):
         rows = rows_of(report)
         total = {kind: sum(row[kind] for row in rows) for kind in CLASSES}
         lines += [f"# Upgrade: torch {report['torch then']} -> {report['torch now']} on {report['device']}", "",
-                  f"Record: `{report['record']}`. Machine of the record against this one: {report['machine']}.", "",
-                  "Each check (a value, or one gradient) of every case: unchanged (bit-identical), hardware (changed "
-                  "within its tolerance band on another machine: expected from the CPU, not torch's), drifted "
-                  "(torch changed it, no further from the reference), fixed, regressed, new, removed.", "",
+                  f"Record: `{report['record']}`. Machine of the record against this one: "
+                  f"{report['machine']}.", "",
+                  "Each check (a value, or one gradient) of every case: unchanged (bit-identical), hardware "
+                  "(changed within its tolerance band on another machine: expected from the CPU, not "
+                  "torch's), drifted (torch changed it, no further from the reference), fixed, regressed, "
+                  "new, removed.", "",
                   "Totals: " + ", ".join(f"{kind} {count}" for kind, count in total.items()), "",
                   "## Causes", "", "| cause | checks | losses |", "|---|---|---|",
-                  *[f"| {cause} | {count} | {', '.join(sorted(losses))} |" for cause, (count, losses) in causes(rows)],
+                  *[f"| {cause} | {count} | {', '.join(sorted(losses))} |" for cause,
+                    (count, losses) in causes(rows)],
                   "",
                   "## Changes per loss x dtype x check, with their causes", "",
                   "| loss | dtype | check | " + " | ".join(CLASSES) + " | causes (case ids) |",
@@ -232,7 +239,8 @@ def speed_section(speed):
              f"({speed['runs']}); the old torch ran twice, before and after the new one: its run-to-run "
              f"noise, median {speed['noise']:.0%}, sets the bar. Slower beyond the noise: "
              f"{len(speed['slower'])} of {len(speed['rows'])} kernels.", "",
-             "| kernel | old ms | new ms | new / old | old run-to-run | verdict |", "|---|---|---|---|---|---|"]
+             "| kernel | old ms | new ms | new / old | old run-to-run | verdict |",
+             "|---|---|---|---|---|---|"]
     for row in sorted(speed["rows"], key=lambda row: -row["ratio"]):
         lines.append(f"| {row['kernel']} | {row['old']:.4g} | {row['new']:.4g} | {row['ratio']:.2f} | "
                      f"{row['noise']:.0%} | {row['verdict']} |")
@@ -254,7 +262,8 @@ def speed(old_python, new_python, folder, size):
     the bar of the old runs' noise (the larger of the kernel's own and twice the median)."""
     import statistics
     first, new, second = (benchmark(python, folder / f"bench-{name}.json", size)
-                          for python, name in ((old_python, "old-1"), (new_python, "new"), (old_python, "old-2")))
+                          for python,
+                          name in ((old_python, "old-1"), (new_python, "new"), (old_python, "old-2")))
     kernels = sorted(set(first) & set(new) & set(second))
     noise = {k: abs(second[k] / first[k] - 1) for k in kernels}
     median = statistics.median(noise.values()) if noise else 0.0
@@ -265,7 +274,8 @@ def speed(old_python, new_python, folder, size):
         ratio = new[kernel] / old
         verdict = ("slower beyond noise" if ratio > 1 + bar else "faster beyond noise" if ratio < 1 - bar
                    else "within noise")
-        rows.append({"kernel": kernel.removeprefix("test_loss[").removesuffix("]"), "old": old, "new": new[kernel],
+        rows.append({"kernel": kernel.removeprefix("test_loss[").removesuffix("]"), "old": old,
+                     "new": new[kernel],
                      "ratio": ratio, "noise": noise[kernel], "verdict": verdict})
     return {"size": size, "runs": "old, new, old", "noise": median, "rows": rows,
             "slower": [row["kernel"] for row in rows if row["verdict"] == "slower beyond noise"]}
@@ -277,7 +287,8 @@ def write(reports, out, speed_found=None):
     as_json = [{**{key: value for key, value in report.items() if key != "changes"},
                 "changes": [vars(change) for change in report["changes"] if change.kind != "unchanged"],
                 "unchanged": sum(change.kind == "unchanged" for change in report["changes"])} for report in reports]
-    out.with_suffix(".json").write_text(json.dumps({"records": as_json, "speed": speed_found}, indent=1, default=str))
+    out.with_suffix(".json").write_text(json.dumps({"records": as_json, "speed": speed_found},
+                                                   indent=1, default=str))
     print(f"written to {out} and {out.with_suffix('.json')}")
 
 
@@ -312,10 +323,12 @@ def main(argv=None):
             speed_found = json.loads(Path(options.speed).read_text()) if options.speed else None
             write(compare(options.records, options.device), out, speed_found)
         return 0
-    parser.add_argument("--from", dest="old", required=True, help="the torch version upgraded from, e.g. 2.13.0")
+    parser.add_argument("--from", dest="old", required=True,
+                        help="the torch version upgraded from, e.g. 2.13.0")
     parser.add_argument("--to", dest="new", required=True, help="the torch version upgraded to, e.g. 2.15.0")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--bench", default="", metavar="SIZE", help="also benchmark both at this size (e.g. small)")
+    parser.add_argument("--bench", default="", metavar="SIZE",
+                        help="also benchmark both at this size (e.g. small)")
     options = parser.parse_args(argv)
     folder = ROOT / "reports" / "upgrade"
     folder.mkdir(parents=True, exist_ok=True)

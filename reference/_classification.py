@@ -118,7 +118,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return reduce_loss(loss, reduction, denominator=target_weight.sum())
 
 
-def nll_loss_backward(grad_output, input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+def nll_loss_backward(grad_output, input, target, weight=None, size_average=None,
+                      ignore_index=-100, reduce=None,
                       reduction="mean"):
     """d/dx[n, c] = -g_n w[y_n] [c = y_n] [y_n != ignore_index], g_n divided by the weighted
     mean's denominator for 'mean'; an ignored target gets 0."""
@@ -175,7 +176,8 @@ def _cross_entropy_probabilities(input, target, weight, ignore_index, reduction,
         raise TypeError(f"target: expected floating point class probabilities, got dtype {target.dtype}")
     if ignore_index >= 0:
         raise ValueError(
-            f"ignore_index: not supported for probability targets; expected a negative value, got {ignore_index}"
+            "ignore_index: not supported for probability targets; expected a negative value, got "
+            f"{ignore_index}"
         )
     axis = _class_axis(input)
     num_classes = input.shape[axis]
@@ -347,7 +349,8 @@ def _multilabel_broadcast(input, target):
     return broadcast_with_input(input, target)
 
 
-def multilabel_soft_margin_loss_backward(grad_output, input, target, weight=None, size_average=None, reduce=None,
+def multilabel_soft_margin_loss_backward(grad_output, input, target, weight=None,
+                                         size_average=None, reduce=None,
                                          reduction="mean"):
     """d/dx[n, c] = g_n w_c (sigmoid(x) - y) / C and d/dy[n, c] = -g_n w_c x / C, g_n the
     upstream gradient of sample n's class mean; d/dw_c = sum_n g_n l_nc / C, with l_nc the
@@ -389,7 +392,8 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weig
         raise ValueError(f"linear_weight: expected (C, ..., in_features={input.shape[-1]}), "
                          f"got shape {linear_weight.shape}")
     if linear_bias is not None and np.shape(linear_bias) != linear_weight.shape[:-1]:
-        raise ValueError(f"linear_bias: expected shape {linear_weight.shape[:-1]}, got {np.shape(linear_bias)}")
+        raise ValueError(f"linear_bias: expected shape {linear_weight.shape[:-1]}, got "
+                         f"{np.shape(linear_bias)}")
     if linear_weight.ndim > 2 and input.ndim == 1:
         raise ValueError("input: a K-dimensional linear_weight needs a batched (N, in_features) input")
     logits_shape = input.shape[:-1] + linear_weight.shape[:-1]

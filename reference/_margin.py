@@ -39,7 +39,8 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     check_floating(input=np.asarray(input))
     input, target = np.broadcast_arrays(np.asarray(input), np.asarray(target))
     return reduce_elementwise(
-        lambda x, y: (np.where(y != -1, x, 0) + np.where(y != 1, np.maximum(margin - x, 0), 0)).astype(x.dtype, copy=False),
+        lambda x,
+        y: (np.where(y != -1, x, 0) + np.where(y != 1, np.maximum(margin - x, 0), 0)).astype(x.dtype, copy=False),
         (input, target), reduction)
 
 
@@ -63,11 +64,13 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     if not input1.ndim == input2.ndim == target.ndim:
         raise ValueError(f"target: expected as many dimensions as input1 ({input1.ndim}) and input2 "
                          f"({input2.ndim}), got {target.ndim}")
-    return reduce_elementwise(lambda x1, x2, y: np.maximum(margin - y * (x1 - x2), 0).astype(x1.dtype, copy=False),
+    return reduce_elementwise(lambda x1, x2,
+                              y: np.maximum(margin - y * (x1 - x2), 0).astype(x1.dtype, copy=False),
                               np.broadcast_arrays(input1, input2, target), reduction)
 
 
-def margin_ranking_loss_backward(grad_output, input1, input2, target, margin=0, size_average=None, reduce=None,
+def margin_ranking_loss_backward(grad_output, input1, input2, target, margin=0,
+                                 size_average=None, reduce=None,
                                  reduction="mean"):
     """With z = margin - y (x1 - x2) and a = g [z >= 0] (the gradient passing at the kink, torch
     2.13's clamp_min; the other side under "<argument>@other_side"): d/dx1 = -a y, d/dx2 = a y,
@@ -100,14 +103,16 @@ def soft_margin_loss_backward(grad_output, input, target, size_average=None, red
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
     x, y = np.broadcast_arrays(np.asarray(input), np.asarray(target))
     slope = -y * sigmoid(-y * x)
-    return {"input": unbroadcast(upstream_per_element(grad_output, reduction, x.shape) * slope, np.shape(input))}
+    return {"input": unbroadcast(upstream_per_element(grad_output, reduction, x.shape) * slope,
+                                 np.shape(input))}
 
 
 def _class_frames(input):
     """input as (N, C) frames, as torch's multi-class margin losses take it: (N, C) or (C,) with
     C > 0, or 0-d (one class)."""
     if not (input.ndim == 0 or (input.ndim in (1, 2) and input.shape[-1] > 0)):
-        raise ValueError(f"input: expected a (N, C) or (C,) array with C > 0, or a 0-d one, got shape {input.shape}")
+        raise ValueError("input: expected a (N, C) or (C,) array with C > 0, or a 0-d one, got shape "
+                         f"{input.shape}")
     return input.reshape(-1, input.shape[-1] if input.ndim else 1)
 
 
@@ -138,7 +143,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if weight is not None:
         weight = np.asarray(weight)
         if weight.shape != (num_classes,):
-            raise ValueError(f"weight: expected a 1-D array of length C={num_classes}, got shape {weight.shape}")
+            raise ValueError(f"weight: expected a 1-D array of length C={num_classes}, got shape "
+                             f"{weight.shape}")
     target_logit = np.expand_dims(_take_class(frames, target), -1)
     violation = np.maximum(margin - target_logit + frames, 0) ** p
     others = np.arange(num_classes) != np.expand_dims(target, -1)
@@ -176,8 +182,8 @@ def _multilabel_pairs(input, target):
     num_classes = frames.shape[-1]
     fits = target.shape == input.shape if input.ndim == 2 else target.ndim <= 1 and target.size == num_classes
     if not fits:
-        raise ValueError(f"target: expected the input's shape {input.shape} (or C={num_classes} entries for a "
-                         f"(C,) or 0-d input), got {target.shape}")
+        raise ValueError(f"target: expected the input's shape {input.shape} (or C={num_classes} entries for "
+                         f"a (C,) or 0-d input), got {target.shape}")
     target = target.reshape(frames.shape)
     if ((target < -1) | (target >= num_classes)).any():
         raise ValueError(f"target: expected class indices in [0, {num_classes}) ended by -1, "
@@ -200,11 +206,13 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     counts, is_target, pair_margins = _multilabel_pairs(input, target)
     against_others = np.where(np.expand_dims(is_target, -2), 0, np.maximum(pair_margins, 0)).sum(axis=-1)
     loss = (counts * against_others).sum(axis=-1) / counts.shape[-1]
-    return reduce_loss(np.asarray(loss.reshape(input.shape[:-1] if input.ndim == 2 else ()), dtype=input.dtype),
+    return reduce_loss(np.asarray(loss.reshape(input.shape[:-1] if input.ndim == 2 else ()),
+                                  dtype=input.dtype),
                        reduction)
 
 
-def multilabel_margin_loss_backward(grad_output, input, target, size_average=None, reduce=None, reduction="mean"):
+def multilabel_margin_loss_backward(grad_output, input, target, size_average=None, reduce=None,
+                                    reduction="mean"):
     """With a[j, i] = g count_j [j listed, i not] [1 - x_j + x_i > 0] / C (torch counts a pair only
     when its margin is positive): d/dx_j = -sum_i a[j, i] and d/dx_i = sum_j a[j, i]."""
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
@@ -237,7 +245,8 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     return reduce_loss(np.asarray(loss, dtype=input1.dtype), reduction)
 
 
-def cosine_embedding_loss_backward(grad_output, input1, input2, target, margin=0, size_average=None, reduce=None,
+def cosine_embedding_loss_backward(grad_output, input1, input2, target, margin=0,
+                                   size_average=None, reduce=None,
                                    reduction="mean"):
     """With n_k = sqrt(|x_k|^2 + 1e-12) and cos = x1 . x2 / (n1 n2): d cos / d x1 = x2 / (n1 n2)
     - cos x1 / n1^2 (and symmetrically); the loss's slope in cos is -1 for y = 1 and
@@ -335,7 +344,8 @@ def _triplet_backward(distance, slope, grad_output, anchor, positive, negative, 
     return _both_sides(gradient_at, margin + to_positive - np.where(swapped, between, to_negative))
 
 
-def triplet_margin_loss_backward(grad_output, anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+def triplet_margin_loss_backward(grad_output, anchor, positive, negative, margin=1.0, p=2,
+                                 eps=1e-6, swap=False,
                                  size_average=None, reduce=None, reduction="mean"):
     """_triplet_backward with d(u, v) = ||u - v + eps||_p, whose d/du = sign(w) |w|^(p-1) /
     ||w||_p^(p-1), w = u - v + eps (0 where the distance is 0, as torch's norm gives), and d/dv
@@ -345,7 +355,8 @@ def triplet_margin_loss_backward(grad_output, anchor, positive, negative, margin
     def slope(u, v):
         j = _distance_slope(u, v, p, eps)
         return j, -j
-    return _triplet_backward(lambda u, v: _pairwise_distance(u, v, p, eps), slope, grad_output, anchor, positive,
+    return _triplet_backward(lambda u, v: _pairwise_distance(u, v, p, eps), slope, grad_output,
+                             anchor, positive,
                              negative, margin, swap, reduction)
 
 
@@ -359,7 +370,8 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
                          swap, reduction)
 
 
-def triplet_margin_with_distance_loss_backward(grad_output, anchor, positive, negative, *, distance_function=None,
+def triplet_margin_with_distance_loss_backward(grad_output, anchor, positive, negative, *,
+                                               distance_function=None,
                                                margin=1.0, swap=False, reduction="mean"):
     """_triplet_backward with the distance's own gradient, distance_function.gradient(u, v) ->
     (d/du, d/dv); the default distance ||u - v + 1e-6||_2 has d/du = w / ||w||, d/dv = -d/du."""

@@ -77,7 +77,8 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     return _reduce_distance(np.abs, input, target, weight, reduction, True)
 
 
-def l1_loss_backward(grad_output, input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+def l1_loss_backward(grad_output, input, target, size_average=None, reduce=None,
+                     reduction="mean", weight=None):
     """d/dx = g w sign(x - y), with torch's sign(0) = 0 at the kink; d/dy = -d/dx;
     d/dw = g |x - y| (less the weighted mean, over sum(w), for 'mean')."""
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
@@ -90,7 +91,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     return _reduce_distance(np.square, input, target, weight, reduction, True)
 
 
-def mse_loss_backward(grad_output, input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+def mse_loss_backward(grad_output, input, target, size_average=None, reduce=None,
+                      reduction="mean", weight=None):
     """d/dx = 2 g w (x - y); d/dy = -d/dx; d/dw = g (x - y)^2 (less the weighted mean, over
     sum(w), for 'mean')."""
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
@@ -144,7 +146,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 def huber_loss_backward(grad_output, input, target, reduction="mean", delta=1.0, weight=None):
     """d/dx = g w clip(x - y, -delta, delta) (continuous at |d| = delta); d/dy = -d/dx;
     d/dw = g huber(x - y); a weighted 'mean' divides by the number of elements."""
-    return _distance_backward(lambda d: _huber_of_distance(np.abs(d), delta), lambda d: np.clip(d, -delta, delta),
+    return _distance_backward(lambda d: _huber_of_distance(np.abs(d), delta),
+                              lambda d: np.clip(d, -delta, delta),
                               grad_output, input, target, weight,
                               reduction, False)
 
@@ -186,12 +189,14 @@ def kl_div_backward(grad_output, input, target, size_average=None, reduce=None, 
     d/dy = g exp(y) (y - x + 1). 'batchmean' divides g by the batch size. At a zero target
     (not log_target) d/dy is nan, as torch gives it (its y (log y - x) differentiates to
     log 0 + 0 / 0); the one-sided derivative there is -inf."""
-    reduction = resolve_reduction(size_average, reduce, reduction, allowed=("none", "batchmean", "sum", "mean"),
+    reduction = resolve_reduction(size_average, reduce, reduction,
+                                  allowed=("none", "batchmean", "sum", "mean"),
                                   warn=False)
     input, target = np.asarray(input), np.asarray(target)
     x, y = np.broadcast_arrays(input, target)
     denominator = (input.shape[0] if input.ndim else 1) if reduction == "batchmean" else None
-    g = upstream_per_element(grad_output, "mean" if reduction == "batchmean" else reduction, x.shape, denominator)
+    g = upstream_per_element(grad_output, "mean" if reduction == "batchmean" else reduction,
+                             x.shape, denominator)
     with np.errstate(invalid="ignore", divide="ignore"):
         if log_target:
             probability = np.exp(y)
@@ -285,7 +290,8 @@ def gaussian_nll_loss_backward(grad_output, input, target, var, full=False, eps=
     v = np.maximum(_check_variance(var, x), eps)
     difference = x - y
     g = upstream_per_element(grad_output, reduction, np.broadcast_shapes(difference.shape, v.shape))
-    gradients = {"input": unbroadcast(g * difference / v, x.shape), "target": unbroadcast(-g * difference / v, y.shape)}
+    gradients = {"input": unbroadcast(g * difference / v, x.shape),
+                 "target": unbroadcast(-g * difference / v, y.shape)}
     if not isinstance(given, float):
         d_var = g * (1 / v - np.square(difference) / np.square(v)) / 2
         gradients["var"] = unbroadcast(d_var, np.shape(v)).reshape(np.shape(given))

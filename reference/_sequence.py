@@ -127,7 +127,8 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     return reduce_loss(loss[0] if unbatched else loss, reduction)
 
 
-def ctc_loss_backward(grad_output, log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
+def ctc_loss_backward(grad_output, log_probs, targets, input_lengths, target_lengths, blank=0,
+                      reduction="mean",
                       zero_infinity=False):
     """As torch takes it: d/dlp[t, n, c] = g_n (exp(lp) - exp(log sum_{s: l'_s = c} alpha_t(s)
     beta_t(s) + nll_n - lp)) for t < T_n, and 0 from T_n on; that is the gradient with respect to

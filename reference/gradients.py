@@ -35,12 +35,16 @@ from ._regression import (
 from ._sequence import ctc_loss_backward
 
 __all__ = [
-    "OTHER_SIDE", "binary_cross_entropy_backward", "binary_cross_entropy_with_logits_backward", "cosine_embedding_loss_backward",
-    "cross_entropy_backward", "ctc_loss_backward", "gaussian_nll_loss_backward", "hinge_embedding_loss_backward", "huber_loss_backward",
+    "OTHER_SIDE", "binary_cross_entropy_backward", "binary_cross_entropy_with_logits_backward",
+    "cosine_embedding_loss_backward",
+    "cross_entropy_backward", "ctc_loss_backward", "gaussian_nll_loss_backward",
+    "hinge_embedding_loss_backward", "huber_loss_backward",
     "kl_div_backward", "l1_loss_backward", "linear_cross_entropy_backward", "log_softmax_backward",
     "logsigmoid_backward", "margin_ranking_loss_backward", "mse_loss_backward", "multi_margin_loss_backward",
     "multilabel_margin_loss_backward",
-    "multilabel_soft_margin_loss_backward", "nll_loss_backward", "poisson_nll_loss_backward", "sigmoid_backward",
-    "smooth_l1_loss_backward", "soft_margin_loss_backward", "softmax_backward", "triplet_margin_loss_backward",
+    "multilabel_soft_margin_loss_backward", "nll_loss_backward", "poisson_nll_loss_backward",
+    "sigmoid_backward",
+    "smooth_l1_loss_backward", "soft_margin_loss_backward", "softmax_backward",
+    "triplet_margin_loss_backward",
     "triplet_margin_with_distance_loss_backward",
 ]

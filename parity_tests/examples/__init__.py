@@ -48,7 +48,8 @@ EXAMPLES = [
         name="reg_cross_entropy_loss", reference=reference_losses.reg_cross_entropy_loss,
         torch_fn=torch_losses.reg_cross_entropy_loss, build=build_reg_cross_entropy,
         gradient=reference_losses.reg_cross_entropy_loss_backward, differentiable=("input",),
-        shapes=(Shape("N6-C5", (6, 5)), Shape("N3-C4-d5", (3, 4, 5)), Shape("N6-C5_strided", (6, 5), "strided")),
+        shapes=(Shape("N6-C5", (6, 5)), Shape("N3-C4-d5", (3, 4, 5)),
+                Shape("N6-C5_strided", (6, 5), "strided")),
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1], "reg_lambda": [0.1, 0.0, 2.0],
                       "reduction": REDUCTIONS},
         untested_keywords=LEGACY, random_dims=BATCH_BY_CLASSES,
@@ -67,32 +68,37 @@ EXAMPLES = [
         keyword_grid={"reduction": REDUCTIONS}, random_dims=BATCH_BY_CLASSES,
         tolerances=(
             {"id": "cutmix-float16", "dtype": "float16", "rtol": 3e-3, "atol": 5e-4,
-             "reason": "two float16 cross_entropy calls plus the float16 mix: measured 1.55e-3 relative on the "
-                       "grid and 2.2e-3 on a randomized (1, 2) case on torch 2.13 CPU, so rtol 3 eps(float16); "
-                       "atol 5e-4 because torch rounds the log-sum-exp (about 1-2 here) to float16 before "
-                       "subtracting the target logit: a loss of 0.01716 came out 2.7e-4 off (randomized (3, 2), "
-                       "lam=0, none), as log_softmax's top class does (the log_softmax-float16 override)"},
+             "reason": "two float16 cross_entropy calls plus the float16 mix: measured 1.55e-3 relative on "
+                       "the grid and 2.2e-3 on a randomized (1, 2) case on torch 2.13 CPU, so rtol 3 "
+                       "eps(float16); atol 5e-4 because torch rounds the log-sum-exp (about 1-2 here) to "
+                       "float16 before subtracting the target logit: a loss of 0.01716 came out 2.7e-4 off "
+                       "(randomized (3, 2), lam=0, none), as log_softmax's top class does (the "
+                       "log_softmax-float16 override)"},
             {"id": "cutmix-bfloat16", "dtype": "bfloat16", "rtol": 1.6e-2, "atol": 3e-4,
-             "reason": "two bfloat16 cross_entropy calls: cross_entropy's bfloat16 tolerance (93% of the default "
-                       "measured on torch 2.13 CPU: too close to its edge)"}),
+             "reason": "two bfloat16 cross_entropy calls: cross_entropy's bfloat16 tolerance (93% of the "
+                       "default measured on torch 2.13 CPU: too close to its edge)"}),
     )),
     register_loss(LossRecord(
         name="sigmoid_focal_loss", reference=reference_losses.sigmoid_focal_loss, torch_fn=focal_loss,
         requires=focal_missing, build=build_focal, variants=("hard", "soft"),
         gradient=reference_losses.sigmoid_focal_loss_backward, differentiable=("inputs",),
         random_dims=st.lists(st.integers(0, 5), max_size=4).map(tuple),
-        shapes=(Shape("N8-C3", (8, 3)), Shape("N2-C3-4x4", (2, 3, 4, 4)), Shape("N8-C3_strided", (8, 3), "strided")),
-        keyword_grid={"alpha": [0.25, -1.0, 0.9], "gamma": [2, 0, 0.5, 5], "reduction": ["none", "mean", "sum"]},
+        shapes=(Shape("N8-C3", (8, 3)), Shape("N2-C3-4x4", (2, 3, 4, 4)),
+                Shape("N8-C3_strided", (8, 3), "strided")),
+        keyword_grid={"alpha": [0.25, -1.0, 0.9], "gamma": [2, 0, 0.5, 5],
+                      "reduction": ["none", "mean", "sum"]},
         tolerances=(
             {"id": "focal-float16", "dtype": "float16", "rtol": 2e-3, "atol": 5e-3,
-             "reason": "its first factor is BCE-with-logits in float16 (the bce_with_logits-float16 override: "
-                       "cancellation of terms of size |logit|), times (1 - p_t)^gamma with p rounded to float16"},
+             "reason": "its first factor is BCE-with-logits in float16 (the bce_with_logits-float16 "
+                       "override: cancellation of terms of size |logit|), times (1 - p_t)^gamma with p "
+                       "rounded to float16"},
             {"id": "focal-bfloat16", "dtype": "bfloat16", "rtol": 1.6e-2, "atol": 3e-2,
              "reason": "as in float16, with bfloat16's eps (the bce_with_logits-bfloat16 override)"},
-            {"id": "focal-gradient-float16", "kind": "gradient", "dtype": "float16", "rtol": 1e-2, "atol": 2e-3,
+            {"id": "focal-gradient-float16", "kind": "gradient", "dtype": "float16",
+             "rtol": 1e-2, "atol": 2e-3,
              "normwise": True,
-             "reason": "(1 - p_t)^gamma multiplies the relative error of 1 - p_t (rounded in float16) by gamma: "
-                       "with gamma = 5 torchvision 0.29.1 on torch 2.14.1 CPU was 9.2e-3 off -1.874 and 2.5e-3 "
-                       "off 0.535, above the normwise default; rtol 1e-2 = 5 x 2 eps(float16)"}),
+             "reason": "(1 - p_t)^gamma multiplies the relative error of 1 - p_t (rounded in float16) by "
+                       "gamma: with gamma = 5 torchvision 0.29.1 on torch 2.14.1 CPU was 9.2e-3 off -1.874 "
+                       "and 2.5e-3 off 0.535, above the normwise default; rtol 1e-2 = 5 x 2 eps(float16)"}),
     )),
 ]

@@ -29,7 +29,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     loss = (input - target) ** 2
     if weight is None:
         return _reduce(loss, size_average, reduce, reduction)
-    return _reduce(loss * weight, size_average, reduce, reduction)  # the bug: a weighted mean is sum(w l) / sum(w)
+    return _reduce(loss * weight, size_average, reduce,
+                   reduction)  # the bug: a weighted mean is sum(w l) / sum(w)
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):

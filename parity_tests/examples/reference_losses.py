@@ -14,7 +14,8 @@ def reg_cross_entropy_loss(input, target, weight=None, size_average=None, ignore
     + reg_lambda * mean over the batch (and any further dims) of sum_c softmax(x)_c^2."""
     log_probs = reference.log_softmax(input, dim=1)
     loss = reference.nll_loss(log_probs, target, weight, size_average, ignore_index, reduce, reduction)
-    return np.asarray(loss + reg_lambda * np.mean(np.sum(np.exp(log_probs) ** 2, axis=1)), dtype=log_probs.dtype)
+    return np.asarray(loss + reg_lambda * np.mean(np.sum(np.exp(log_probs) ** 2, axis=1)),
+                      dtype=log_probs.dtype)
 
 
 def cutmix_cross_entropy(input, target_a, target_b, lam, reduction="mean"):
@@ -49,13 +50,15 @@ def cutmix_lambda(rng, width, height, alpha=1.0):
     return 1 - (x2 - x1) * (y2 - y1) / (width * height)
 
 
-def reg_cross_entropy_loss_backward(grad_output, input, target, weight=None, size_average=None, ignore_index=-100,
+def reg_cross_entropy_loss_backward(grad_output, input, target, weight=None, size_average=None,
+                                    ignore_index=-100,
                                     reduce=None, reduction="mean", reg_lambda=0.1):
     """nll_loss's gradient through log_softmax, plus the regularizer's: with p = softmax(x) and
     S = sum_c p_c^2, d S / d x_j = 2 p_j (p_j - S), times reg_lambda and the upstream gradient's
     sum (the regularizer is added to every output element) over the number of positions."""
     log_p = reference.log_softmax(input, dim=1)
-    d_log_p = gradients.nll_loss_backward(grad_output, log_p, target, weight, size_average, ignore_index, reduce,
+    d_log_p = gradients.nll_loss_backward(grad_output, log_p, target, weight, size_average,
+                                          ignore_index, reduce,
                                           reduction)["input"]
     d_input = gradients.log_softmax_backward(d_log_p, input, dim=1)["input"]
     p = np.exp(log_p)

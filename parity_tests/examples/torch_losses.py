@@ -23,6 +23,6 @@ def torchvision_focal_loss():
     try:
         from torchvision.ops import sigmoid_focal_loss
     except Exception as error:  # absent, or built for another torch (its operators fail to load)
-        return None, (f"torchvision is not usable with torch {torch.__version__} here ({type(error).__name__}: "
-                      f"{error}); pip install the torchvision built for this torch")
+        return None, (f"torchvision is not usable with torch {torch.__version__} here "
+                      f"({type(error).__name__}: {error}); pip install the torchvision built for this torch")
     return sigmoid_focal_loss, ""

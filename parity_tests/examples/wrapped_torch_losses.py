@@ -24,7 +24,8 @@ def weighted(weight):
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
-    return F.huber_loss(input, target, reduction=reduction, delta=1.0, **weighted(weight))  # the bug: delta ignored
+    return F.huber_loss(input, target, reduction=reduction, delta=1.0,
+                        **weighted(weight))  # the bug: delta ignored
 
 
 class _SquaredDifference(torch.autograd.Function):
@@ -61,11 +62,13 @@ def cpu_autocast_enabled():
         return torch.is_autocast_cpu_enabled()
 
 
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean",
                   label_smoothing=0.0):
     if label_smoothing < 0:
         raise ValueError(f"label_smoothing: expected a value in [0, 1], got {label_smoothing}")
-    return F.cross_entropy(input, target, weight, size_average, ignore_index, reduce, reduction, label_smoothing)
+    return F.cross_entropy(input, target, weight, size_average, ignore_index, reduce, reduction,
+                           label_smoothing)
 
 
 def __getattr__(name):  # every other loss is torch's

@@ -44,8 +44,10 @@ def activation_record(name, module, dim_out_of_range=None):
         keyword_grid={"dim": [None, 0, 1, -1], "dtype": [None, np.float64]} if normalizing else {},
         edge_cases=lambda: activation_edge_cases({"dim": 0} if normalizing else {}),
         random_dims=inputs.any_dims(min_dims=1 if normalizing else 0),
-        **({"bench_keywords": {"dim": 1}, "untested_keywords": {"_stacklevel": "private: where torch's warning points"},
-            "bad_calls": (BadCall("dim_out_of_range", lambda rng: ((rng.normal(size=(2, 3)),), {"dim": dim_out_of_range}),
+        **({"bench_keywords": {"dim": 1},
+            "untested_keywords": {"_stacklevel": "private: where torch's warning points"},
+            "bad_calls": (BadCall("dim_out_of_range",
+                                  lambda rng: ((rng.normal(size=(2, 3)),), {"dim": dim_out_of_range}),
                                   ValueError, "dim"),)} if normalizing else {}),
     )
 

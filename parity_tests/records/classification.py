@@ -85,7 +85,8 @@ def nll_edge_cases():
     ledger)."""
     return [fixed_case(f"all_ignored-weight-{reduction}", (-np.abs(EDGE_LOGITS), ALL_IGNORED),
                        {"reduction": reduction, "weight": EDGE_WEIGHT}) for reduction in REDUCTION] + [
-        fixed_case("unbatched-one_element_target-none", (-np.abs(EDGE_LOGITS[0]), np.array([1])), {"reduction": "none"})]
+        fixed_case("unbatched-one_element_target-none", (-np.abs(EDGE_LOGITS[0]), np.array([1])),
+                   {"reduction": "none"})]
 
 
 def cross_entropy_edge_cases():
@@ -116,11 +117,13 @@ def cross_entropy_edge_cases():
                                  inputs.probabilities(rng, (2, 3, 4, 2), 1)),
                                 {"reduction": reduction, "weight": EDGE_WEIGHT, "label_smoothing": 0.1}))
     # as nll_loss's: the forward takes a one-element target of a (C,) input, the backward does not
-    cases.append(fixed_case("unbatched-one_element_target-none", (logits[0], np.array([1])), {"reduction": "none"}))
+    cases.append(fixed_case("unbatched-one_element_target-none", (logits[0], np.array([1])),
+                            {"reduction": "none"}))
     # confident predictions (p = 0.97 and 0.93): CPU float16/bfloat16 round the sum of exponentials
     # before its log (see the ledger), named with the tag random draws of this mechanism get
     cases.append(fixed_case("confident_prediction-none-rounded_exponential_sum",
-                            (np.array([[-0.5054, -2.5938, -2.2617, 3.959, -0.2776], [0.3, 4.1, -1.2, 0.8, -0.4]]),
+                            (np.array([[-0.5054, -2.5938, -2.2617, 3.959, -0.2776],
+                                       [0.3, 4.1, -1.2, 0.8, -0.4]]),
                              np.array([3, 1])), {"reduction": "none"}, dtypes=("float16", "bfloat16")))
     # the soft-label example of document 001: multi-hot rows that do not sum to 1
     multi_hot = np.array([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 0]])
@@ -273,17 +276,20 @@ RECORDS = [
         name="nll_loss_4d", reference=reference.nll_loss, torch_fn=F.nll_loss,
         gradient=gradients.nll_loss_backward, differentiable=("input",),
         sizes={"small": (2, 21, 16, 16), "large": (8, 21, 128, 128)},
-        build=lambda rng, dims, variant, kwargs: build_nll(rng, dims, variant, kwargs) if len(dims) == 4 else None,
+        build=lambda rng, dims, variant,
+        kwargs: build_nll(rng, dims, variant, kwargs) if len(dims) == 4 else None,
         shapes=(Shape("N2-C3-H4-W5", (2, 3, 4, 5)), Shape("N2-C3-H4-W5_permuted", (2, 3, 4, 5), "permuted")),
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1], "reduction": REDUCTION},
-        module=nn.NLLLoss2d, random_dims=st.tuples(*[st.integers(1, 3)] * 4), untested_keywords={"size_average": "the nll_loss record's legacy cases",
+        module=nn.NLLLoss2d, random_dims=st.tuples(*[st.integers(1, 3)] * 4),
+        untested_keywords={"size_average": "the nll_loss record's legacy cases",
                                                 "reduce": "the nll_loss record's legacy cases"},
     ),
     LossRecord(
         name="cross_entropy", reference=reference.cross_entropy, torch_fn=F.cross_entropy,
         gradient=gradients.cross_entropy_backward, differentiable=("input", "target", "weight"),
         differentiable_where={"weight": probability_target},
-        sizes=inputs.SEGMENTATION_SIZES, build=build_cross_entropy, shapes=CLASS_SHAPES, variants=("index", "probs"),
+        sizes=inputs.SEGMENTATION_SIZES, build=build_cross_entropy, shapes=CLASS_SHAPES,
+        variants=("index", "probs"),
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1],
                       "label_smoothing": [0.0, 0.1], "reduction": REDUCTION},
         edge_cases=lambda: cross_entropy_edge_cases()
@@ -357,7 +363,8 @@ RECORDS = [
         edge_cases=lambda: sigmoid_loss_edge_cases()
         + legacy_cases(build_multilabel_soft_margin, (4, 5)),
         variants=("", "broadcast"),
-        bad_calls=(BadCall("target_not_broadcastable", lambda rng: ((rng.normal(size=(3, 4)), np.ones((3, 2))), {}),
+        bad_calls=(BadCall("target_not_broadcastable",
+                           lambda rng: ((rng.normal(size=(3, 4)), np.ones((3, 2))), {}),
                            ValueError, "target"),),
         module=nn.MultiLabelSoftMarginLoss, random_dims=inputs.any_dims(min_dims=1),
         untested_keywords=LEGACY_FLAGS,
@@ -380,7 +387,8 @@ RECORDS = [
                            lambda rng: ((np.ones((2, 3)), np.ones((4, 5)), np.array([0, 1])), {}), ValueError,
                            "linear_weight"),
                    BadCall("linear_bias_wrong_shape",
-                           lambda rng: ((np.ones((2, 3)), np.ones((4, 3)), np.array([0, 1])), {"linear_bias": np.ones(5)}),
+                           lambda rng: ((np.ones((2, 3)), np.ones((4, 3)), np.array([0, 1])),
+                                        {"linear_bias": np.ones(5)}),
                            ValueError, "linear_bias")),
         mistakes=lambda call: inputs.index_mistakes(call, call["linear_weight"].shape[0])
         if call["target"].dtype.kind == "i" else [],

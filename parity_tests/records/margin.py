@@ -97,7 +97,8 @@ PAIRWISE = Twin("pairwise", lambda u, v: F.pairwise_distance(u, v),
                 lambda u, v: np.linalg.norm(u - v + 1e-6, axis=-1), _pairwise_slope)
 COSINE = Twin("one_minus_cosine", lambda u, v: 1 - F.cosine_similarity(u, v, dim=-1),
               lambda u, v: 1 - np.einsum("...d,...d->...", u, v)
-              / np.maximum(np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1), 1e-8), _one_minus_cosine_slope)
+              / np.maximum(np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1), 1e-8),
+              _one_minus_cosine_slope)
 L1_LAMBDA = Twin("l1_lambda", lambda u, v: (u - v).abs().sum(-1), lambda u, v: np.abs(u - v).sum(-1),
                  lambda u, v: (np.sign(u - v), -np.sign(u - v)))
 
@@ -108,7 +109,8 @@ ANCHOR = np.array([[0.5, -1.0, 2.0], [1.0, 1.0, 1.0]])
 
 def identical_anchor_positive():
     """The triplet losses' kink: an anchor identical to its positive (a distance of 0)."""
-    return [fixed_case("identical_anchor_positive-none", (ANCHOR, ANCHOR.copy(), ANCHOR + 3.0), {"reduction": "none"})]
+    return [fixed_case("identical_anchor_positive-none", (ANCHOR, ANCHOR.copy(), ANCHOR + 3.0),
+                       {"reduction": "none"})]
 
 
 def soft_margin_edge_cases():
@@ -132,9 +134,11 @@ BAD_TARGET = np.array([1, 2])  # a valid class index for each of its samples
 NONEMPTY_CLASS_DIMS = inputs.class_dims(max_extra_dims=0).filter(lambda dims: dims[0] > 0)
 RECORDS = [
     LossRecord(
-        name="hinge_embedding_loss", reference=reference.hinge_embedding_loss, torch_fn=F.hinge_embedding_loss,
+        name="hinge_embedding_loss", reference=reference.hinge_embedding_loss,
+        torch_fn=F.hinge_embedding_loss,
         gradient=gradients.hinge_embedding_loss_backward, differentiable=("input",),
-        sizes=inputs.ELEMENTWISE_SIZES, build=build_hinge, shapes=ELEMENTWISE_SHAPES, variants=("", "other_targets"),
+        sizes=inputs.ELEMENTWISE_SIZES, build=build_hinge, shapes=ELEMENTWISE_SHAPES,
+        variants=("", "other_targets"),
         keyword_grid={"margin": [1.0, 0.3, 2.0], "reduction": REDUCTION},
         edge_cases=lambda: [fixed_case("on_kink-none", (ON_KINK, np.array([-1.0, -1, -1, 1])),
                                        {"margin": 1.0, "reduction": "none"})]
@@ -163,15 +167,19 @@ RECORDS = [
     LossRecord(
         name="multi_margin_loss", reference=reference.multi_margin_loss, torch_fn=F.multi_margin_loss,
         gradient=gradients.multi_margin_loss_backward, differentiable=("input",),
-        sizes=inputs.MARGIN_CLASS_SIZES, build=build_multi_margin, shapes=PAIR_SHAPES, variants=("", "flat_target"),
+        sizes=inputs.MARGIN_CLASS_SIZES, build=build_multi_margin, shapes=PAIR_SHAPES,
+        variants=("", "flat_target"),
         keyword_grid={"p": [1, 2], "margin": [1.0, 0.4], "weight": [None, "random"], "reduction": REDUCTION},
-        edge_cases=lambda: [fixed_case("on_kink-none", (np.array([[1.0, 0.0, 0.5]]), np.array([0])), {"reduction": "none"})]
+        edge_cases=lambda: [fixed_case("on_kink-none", (np.array([[1.0, 0.0, 0.5]]), np.array([0])),
+                                       {"reduction": "none"})]
         + legacy_cases(build_multi_margin, (5, 4)),
         bad_calls=(_bad("target_out_of_range", (BAD_INPUT, np.array([1, 3])), {}, ValueError, "target"),
                    _bad("target_negative", (BAD_INPUT, np.array([1, -1])), {}, ValueError, "target"),
                    _bad("p_not_1_or_2", (BAD_INPUT, BAD_TARGET), {"p": 3}, ValueError, "p"),
-                   _bad("weight_wrong_length", (BAD_INPUT, BAD_TARGET), {"weight": np.ones(4)}, ValueError, "weight")),
-        mistakes=lambda call: inputs.index_mistakes(call, call["input"].shape[-1] if call["input"].ndim else 1),
+                   _bad("weight_wrong_length", (BAD_INPUT, BAD_TARGET), {"weight": np.ones(4)},
+                        ValueError, "weight")),
+        mistakes=lambda call: inputs.index_mistakes(call,
+                                                    call["input"].shape[-1] if call["input"].ndim else 1),
         module=nn.MultiMarginLoss, random_dims=NONEMPTY_CLASS_DIMS, untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
@@ -182,10 +190,13 @@ RECORDS = [
         build=build_multilabel_margin, shapes=PAIR_SHAPES,
         keyword_grid={"reduction": REDUCTION},
         edge_cases=lambda: legacy_cases(build_multilabel_margin, (5, 4)),
-        bad_calls=(_bad("target_other_negative", (BAD_INPUT, np.array([[0, -2, -1], [1, -1, 0]])), {}, ValueError, "target"),
-                   _bad("target_out_of_range", (BAD_INPUT, np.array([[0, 3, -1], [1, -1, 0]])), {}, ValueError, "target"),
+        bad_calls=(_bad("target_other_negative", (BAD_INPUT, np.array([[0, -2, -1], [1, -1, 0]])), {},
+                        ValueError, "target"),
+                   _bad("target_out_of_range", (BAD_INPUT, np.array([[0, 3, -1], [1, -1, 0]])), {},
+                        ValueError, "target"),
                    _bad("target_shape", (BAD_INPUT, np.array([0, 1, -1])), {}, ValueError, "target")),
-        mistakes=lambda call: inputs.index_mistakes(call, call["input"].shape[-1] if call["input"].ndim else 1),
+        mistakes=lambda call: inputs.index_mistakes(call,
+                                                    call["input"].shape[-1] if call["input"].ndim else 1),
         module=nn.MultiLabelMarginLoss, untested_keywords=LEGACY_FLAGS,
         random_dims=NONEMPTY_CLASS_DIMS,
     ),
@@ -199,7 +210,8 @@ RECORDS = [
         edge_cases=lambda: [fixed_case("zero_vectors-none",
                                        (np.zeros((2, 3)), np.ones((2, 3)), np.array([1.0, -1.0])),
                                        {"reduction": "none"}),
-                            # |input1|^2 = 9.5e-6 is a float16 subnormal (below 6.1e-5): found by a randomized draw;
+                            # |input1|^2 = 9.5e-6 is a float16 subnormal (below 6.1e-5): found by a randomized
+                            # draw;
                             # not in bfloat16, whose 1 - cos here is a cancellation within one ulp of 1
                             fixed_case("subnormal_squared_norm-none",
                                        (np.array([[0.0025, -0.0018], [1.0, 2.0]]),
@@ -207,8 +219,10 @@ RECORDS = [
                                        {"reduction": "none"}, dtypes=("float64", "float32", "float16"))]
         + legacy_cases(build_cosine, (5, 4)),
         bad_calls=(_bad("target_2d", (BAD_INPUT, BAD_INPUT, np.ones((2, 1))), {}, ValueError, "target"),
-                   _bad("input2_fewer_dims", (BAD_INPUT, BAD_INPUT[0], np.ones(2)), {}, ValueError, "target")),
-        module=nn.CosineEmbeddingLoss, random_dims=inputs.class_dims(max_extra_dims=0).filter(lambda d: len(d) <= 2),
+                   _bad("input2_fewer_dims", (BAD_INPUT, BAD_INPUT[0], np.ones(2)), {},
+                        ValueError, "target")),
+        module=nn.CosineEmbeddingLoss,
+        random_dims=inputs.class_dims(max_extra_dims=0).filter(lambda d: len(d) <= 2),
         untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
@@ -219,10 +233,13 @@ RECORDS = [
                       "reduction": REDUCTION},
         edge_cases=lambda: identical_anchor_positive()
         + legacy_cases(build_triplet, (5, 4)),
-        bad_calls=(_bad("margin_zero", (BAD_INPUT, BAD_INPUT, BAD_INPUT), {"margin": 0.0}, ValueError, "margin",
+        bad_calls=(_bad("margin_zero", (BAD_INPUT, BAD_INPUT, BAD_INPUT), {"margin": 0.0},
+                        ValueError, "margin",
                         torch_rejects_since=MARGIN_CHECKED_SINCE),
-                   _bad("negative_fewer_dims", (BAD_INPUT, BAD_INPUT, np.ones(3)), {}, ValueError, "negative")),
-        module=nn.TripletMarginLoss, random_dims=inputs.class_dims(max_extra_dims=1), untested_keywords=LEGACY_FLAGS,
+                   _bad("negative_fewer_dims", (BAD_INPUT, BAD_INPUT, np.ones(3)), {},
+                        ValueError, "negative")),
+        module=nn.TripletMarginLoss, random_dims=inputs.class_dims(max_extra_dims=1),
+        untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
         name="triplet_margin_with_distance_loss", reference=reference.triplet_margin_with_distance_loss,
@@ -233,9 +250,11 @@ RECORDS = [
         keyword_grid={"distance_function": [None, PAIRWISE, COSINE, L1_LAMBDA], "margin": [1.0, 0.3],
                       "swap": [False, True], "reduction": REDUCTION},
         edge_cases=identical_anchor_positive,
-        bad_calls=(_bad("margin_negative", (BAD_INPUT, BAD_INPUT, BAD_INPUT), {"margin": -1.0}, ValueError, "margin",
+        bad_calls=(_bad("margin_negative", (BAD_INPUT, BAD_INPUT, BAD_INPUT), {"margin": -1.0},
+                        ValueError, "margin",
                         torch_rejects_since=MARGIN_CHECKED_SINCE),
-                   _bad("negative_fewer_dims", (BAD_INPUT, BAD_INPUT, np.ones(3)), {}, ValueError, "negative")),
+                   _bad("negative_fewer_dims", (BAD_INPUT, BAD_INPUT, np.ones(3)), {},
+                        ValueError, "negative")),
         module=nn.TripletMarginWithDistanceLoss, random_dims=inputs.class_dims(max_extra_dims=1),
     ),
 ]

@@ -70,13 +70,16 @@ def distance_edge_cases(parameter):
 
 def kl_div_edge_cases():
     log_probs = np.log(np.array([[0.5, 0.25, 0.25], [0.1, 0.6, 0.3]]))
-    cases = [fixed_case(f"negative_target-{reduction}", (log_probs, np.array([[0.5, -0.25, 0.75], [0.2, 0.2, 0.6]])),
+    cases = [fixed_case(f"negative_target-{reduction}",
+                        (log_probs, np.array([[0.5, -0.25, 0.75], [0.2, 0.2, 0.6]])),
                         {"reduction": reduction}) for reduction in ("none", "sum")]
     impossible = np.array([[-np.inf, np.log(0.5), np.log(0.5)]])
-    cases += [fixed_case(f"zero_target_at_minus_inf_input-{reduction}", (impossible, np.array([[0.0, 0.5, 0.5]])),
+    cases += [fixed_case(f"zero_target_at_minus_inf_input-{reduction}",
+                         (impossible, np.array([[0.0, 0.5, 0.5]])),
                          {"reduction": reduction}) for reduction in ("none", "sum")]
     cases += [fixed_case(f"log_target_minus_inf-{reduction}",
-                         (np.log(np.array([[0.2, 0.3, 0.5]])), np.array([[-np.inf, np.log(0.5), np.log(0.5)]])),
+                         (np.log(np.array([[0.2, 0.3, 0.5]])),
+                          np.array([[-np.inf, np.log(0.5), np.log(0.5)]])),
                          {"reduction": reduction, "log_target": True}) for reduction in ("none", "sum")]
     return cases
 
@@ -124,7 +127,8 @@ RECORDS = [
     LossRecord(
         name="smooth_l1_loss", reference=reference.smooth_l1_loss, torch_fn=F.smooth_l1_loss,
         gradient=gradients.smooth_l1_loss_backward, differentiable=("input", "target"),
-        sizes=inputs.ELEMENTWISE_SIZES, build=build_distance, shapes=ELEMENTWISE_SHAPES, variants=DISTANCE_VARIANTS,
+        sizes=inputs.ELEMENTWISE_SIZES, build=build_distance, shapes=ELEMENTWISE_SHAPES,
+        variants=DISTANCE_VARIANTS,
         keyword_grid={"beta": [1.0, 0.0, 0.5, 2.5], "reduction": REDUCTION},
         edge_cases=lambda: distance_edge_cases("beta")
         + legacy_cases(build_distance, (4, 5), "same"),
@@ -160,8 +164,8 @@ RECORDS = [
     LossRecord(
         name="poisson_nll_loss", reference=reference.poisson_nll_loss, torch_fn=F.poisson_nll_loss,
         gradient=gradients.poisson_nll_loss_backward, differentiable=("input", "target"),
-        no_finite_differences={"target": "with full, Stirling's term switches on past y = 1: a jump in the forward "
-                                         "at the integer counts"},
+        no_finite_differences={"target": "with full, Stirling's term switches on past y = 1: a jump in the "
+                                         "forward at the integer counts"},
         sizes=inputs.ELEMENTWISE_SIZES,
         build=build_poisson, shapes=ELEMENTWISE_SHAPES, variants=("", "broadcast"),
         keyword_grid={"log_input": [True, False], "full": [False, True], "eps": [1e-8, 0.1],
@@ -173,12 +177,13 @@ RECORDS = [
     LossRecord(
         name="gaussian_nll_loss", reference=reference.gaussian_nll_loss, torch_fn=F.gaussian_nll_loss,
         gradient=gradients.gaussian_nll_loss_backward, differentiable=("input", "target", "var"),
-        no_finite_differences={"var": "torch clamps var at eps without stopping its gradient: below eps d/dvar "
-                                      "is taken at eps, where the forward is flat"},
+        no_finite_differences={"var": "torch clamps var at eps without stopping its gradient: below eps "
+                                      "d/dvar is taken at eps, where the forward is flat"},
         sizes=inputs.ELEMENTWISE_SIZES,
         build=build_gaussian, shapes=ELEMENTWISE_SHAPES,
         variants=("same", "one_fewer_dim", "singleton_dim", "float", "broadcast"),
-        variant_since={"float": "2.6"},  # var as a Python float: pytorch/pytorch#138931 (2.2.2 raises AttributeError)
+        # var as a Python float: pytorch/pytorch#138931 (2.2.2 raises AttributeError)
+        variant_since={"float": "2.6"},
         keyword_grid={"full": [False, True], "eps": [1e-6, 0.5], "reduction": REDUCTION},
         edge_cases=gaussian_edge_cases,
         bad_calls=(
@@ -188,7 +193,8 @@ RECORDS = [
                     ValueError, "var", variant="float"),
             BadCall("var_wrong_shape", lambda rng: ((np.zeros((2, 3)), np.ones((2, 3)), np.ones((3, 2))), {}),
                     ValueError, "var"),
-            BadCall("var_two_singleton_dims", lambda rng: ((np.zeros((2, 3)), np.ones((2, 3)), np.ones((1, 1))), {}),
+            BadCall("var_two_singleton_dims",
+                    lambda rng: ((np.zeros((2, 3)), np.ones((2, 3)), np.ones((1, 1))), {}),
                     ValueError, "var"),
         ),
         module=nn.GaussianNLLLoss, random_dims=inputs.any_dims(min_dims=1),

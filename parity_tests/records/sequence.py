@@ -64,7 +64,8 @@ def ctc_edge_cases():
     for zero_infinity in (False, True):
         for reduction in REDUCTION:
             cases.append(fixed_case(f"impossible-zero_infinity={zero_infinity}-{reduction}",
-                                    (log_probs, np.array([[1, 1, 1], [1, 2, 3], [2, 2, 0]]), np.array([4, 2, 4]),
+                                    (log_probs, np.array([[1, 1, 1], [1, 2, 3], [2, 2, 0]]),
+                                     np.array([4, 2, 4]),
                                      np.array([3, 3, 2])),
                                     {"zero_infinity": zero_infinity, "reduction": reduction}))
     cases.append(fixed_case("empty_targets-none", (log_probs, np.zeros((3, 0), dtype=np.int64),
@@ -85,26 +86,39 @@ RECORDS = [
     LossRecord(
         name="ctc_loss", reference=reference.ctc_loss, torch_fn=F.ctc_loss,
         gradient=gradients.ctc_loss_backward, differentiable=("log_probs",),
-        no_finite_differences={"log_probs": "torch's gradient is with respect to the logits of a log_softmax that "
-                                            "made log_probs; test_ctc_gradient_is_that_of_the_logits checks it"},
-        sizes={"small": (50, 4, 10, 10), "medium": (100, 8, 20, 25), "large": (200, 16, 30, 50)}, build=build_ctc,
+        no_finite_differences={"log_probs": "torch's gradient is with respect to the logits of a log_softmax "
+                                            "that made log_probs; test_ctc_gradient_is_that_of_the_logits "
+                                            "checks it"},
+        sizes={"small": (50, 4, 10, 10), "medium": (100, 8, 20, 25), "large": (200, 16, 30, 50)},
+        build=build_ctc,
         shapes=(Shape("T12-N4-C6-S4", (12, 4, 6, 4)), Shape("T5-N2-C3-S2", (5, 2, 3, 2)),
-                Shape("T20-N1-C30-S8", (20, 1, 30, 8)), Shape("T6-N3-C5-S3_permuted", (6, 3, 5, 3), "permuted"),
+                Shape("T20-N1-C30-S8", (20, 1, 30, 8)),
+                Shape("T6-N3-C5-S3_permuted", (6, 3, 5, 3), "permuted"),
                 Shape("T6-N3-C5-S3_strided", (6, 3, 5, 3), "strided")),
         variants=("padded", "concatenated", "unbatched"),
         keyword_grid={"blank": [0, "last"], "zero_infinity": [False, True], "reduction": REDUCTION},
         edge_cases=ctc_edge_cases, mistakes=ctc_mistakes,
         bad_calls=(
-            BadCall("input_lengths_above_T", lambda rng: ((BAD_LOG_PROBS, np.array([[1], [2]]), np.array([5, 4]), np.array([1, 1])), {}),
+            BadCall("input_lengths_above_T",
+                    lambda rng: ((BAD_LOG_PROBS, np.array([[1], [2]]), np.array([5, 4]),
+                                  np.array([1, 1])), {}),
                     ValueError, "input_lengths"),
-            BadCall("target_lengths_above_S", lambda rng: ((BAD_LOG_PROBS, np.array([[1], [2]]), np.array([4, 4]), np.array([2, 1])), {}),
+            BadCall("target_lengths_above_S",
+                    lambda rng: ((BAD_LOG_PROBS, np.array([[1], [2]]), np.array([4, 4]),
+                                  np.array([2, 1])), {}),
                     ValueError, "target_lengths"),
-            BadCall("negative_target_length", lambda rng: ((BAD_LOG_PROBS, np.array([[1], [2]]), np.array([4, 4]), np.array([-1, 1])), {}),
-                    ValueError, "target_lengths", torch_rejects_since="2.4"),  # pytorch/pytorch#123193 (2024-04;
+            BadCall("negative_target_length",
+                    lambda rng: ((BAD_LOG_PROBS, np.array([[1], [2]]), np.array([4, 4]),
+                                  np.array([-1, 1])), {}),
+                    ValueError, "target_lengths",
+                    torch_rejects_since="2.4"),  # pytorch/pytorch#123193 (2024-04;
             # torch 2.2.2 accepts it, 2.6.0 rejects it)
-            BadCall("blank_out_of_range", lambda rng: ((BAD_LOG_PROBS, np.array([[1], [2]]), np.array([4, 4]), np.array([1, 1])),
+            BadCall("blank_out_of_range",
+                    lambda rng: ((BAD_LOG_PROBS, np.array([[1], [2]]), np.array([4, 4]), np.array([1, 1])),
                                                        {"blank": 3}), ValueError, "blank"),
-            BadCall("log_probs_4d", lambda rng: ((BAD_LOG_PROBS[None], np.array([[1], [2]]), np.array([4, 4]), np.array([1, 1])), {}),
+            BadCall("log_probs_4d",
+                    lambda rng: ((BAD_LOG_PROBS[None], np.array([[1], [2]]), np.array([4, 4]),
+                                  np.array([1, 1])), {}),
                     ValueError, "log_probs"),
         ),
         module=nn.CTCLoss,

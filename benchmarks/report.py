@@ -33,19 +33,23 @@ def rows(benchmarks):
     for b in benchmarks:
         info = b["extra_info"]
         if "implementation" in info:
-            groups[(info["loss"], info["size"], "x".join(map(str, info["dims"])), info["dtype"])][info["implementation"]] = b
+            key = (info["loss"], info["size"], "x".join(map(str, info["dims"])), info["dtype"])
+            groups[key][info["implementation"]] = b
     table = []
     for (loss, size, dims, dtype), by_impl in groups.items():
         median = {impl: b["stats"]["median"] for impl, b in by_impl.items()}
         row = {"loss": loss, "size": size, "dims": dims, "dtype": dtype}
-        row.update({f"{impl} ms": round(1e3 * median[impl], 4) if impl in median else "" for impl in IMPLEMENTATIONS
+        row.update({f"{impl} ms": round(1e3 * median[impl], 4) if impl in median else ""
+                    for impl in IMPLEMENTATIONS
                     if impl != "torch-cuda" or "torch-cuda" in median})
-        ratio = median["reference"] / median["torch-1-thread"] if {"reference", "torch-1-thread"} <= set(median) else None
+        both = {"reference", "torch-1-thread"} <= set(median)
+        ratio = median["reference"] / median["torch-1-thread"] if both else None
         row["reference / torch 1 thread"] = "" if ratio is None else round(ratio, 2)
         moved = next(iter(by_impl.values()))["extra_info"]["bytes"]
         for impl, label in (("reference", "reference GB/s"), ("torch-1-thread", "torch 1 thread GB/s")):
             row[label] = round(moved / median[impl] / 1e9, 2) if impl in median else ""
-        share = (moved / median["reference"] / 1e9) / copy[dtype] if "reference" in median and dtype in copy else None
+        known = "reference" in median and dtype in copy
+        share = (moved / median["reference"] / 1e9) / copy[dtype] if known else None
         row["reference % of copy"] = "" if share is None else round(100 * share, 1)
         row["target"] = target_verdict(loss, size, ratio, share)
         table.append(row)

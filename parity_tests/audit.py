@@ -118,7 +118,8 @@ def audit(loss, dtype, draws, explore=False):
         if unavailable(record, choice, variant):
             return
         worst = max((check(case) for n in range(seeds)
-                     if (case := case_of(record, dtype, dims, variant, choice, seed + n, layout)) is not None),
+                     if (case := case_of(record, dtype, dims, variant, choice, seed + n, layout))
+                     is not None),
                     default=0.0)
         if explore:
             target(min(worst, 1e6), label="error / tolerance")
@@ -136,7 +137,8 @@ def summary(loss, dtype, kind, argument, row, raised):
     worst = row["worst"]
     return {"loss": loss, "dtype": dtype, "kind": kind, "argument": argument, "draws": int(fractions.size),
             "known": row["known"], "raised": raised,
-            "quantiles": {f"p{100 * q:g}": float(np.quantile(finite, q)) for q in QUANTILES} if finite.size else {},
+            "quantiles": {f"p{100 * q:g}": float(np.quantile(finite, q)) for q in QUANTILES}
+            if finite.size else {},
             "max": float(fractions.max()) if fractions.size else None,
             "beyond": int((fractions > 1).sum()), "tolerances": row["sources"],
             "worst": None if worst is None else {"fraction": worst[0], "case": worst[1], "replay": worst[2]}}
@@ -149,11 +151,10 @@ def run_one(task):
 def tolerance_citations(rows):
     """{tolerance source: [the rows it applied to]}, for every low-precision tolerance of the
     fixtures (the defaults and the overrides), reached by the draws or not."""
-    from .tables import TOLERANCES
+    from .tables import TOLERANCES, as_list
     sources = [f"default {dtype}{label}" for dtype in LOW_PRECISION for label in ("", " gradient")]
     sources += [override["id"] for override in TOLERANCES["overrides"]
-                if any(d in LOW_PRECISION for d in ([override["dtype"]] if isinstance(override.get("dtype"), str)
-                                                    else override.get("dtype", LOW_PRECISION)))]
+                if any(d in LOW_PRECISION for d in as_list(override.get("dtype", LOW_PRECISION)))]
     return {source: [f"{row['loss']} {row['dtype']} {check_label(row['kind'], row['argument'])}"
                      for row in rows if source in row["tolerances"]] for source in sources}
 
@@ -165,7 +166,8 @@ def write(rows, draws, seconds, out):
                                                     "citations": citations}, indent=1) + "\n")
     fmt = lambda value: "-" if value is None else ("inf" if value == math.inf else f"{value:.3g}")
     import torch
-    lines = ["# Tolerance audit: torch's error / tolerance on random draws (`python -m parity_tests.audit`)", "",
+    lines = ["# Tolerance audit: torch's error / tolerance on random draws "
+             "(`python -m parity_tests.audit`)", "",
              f"{draws} draws per loss x dtype on the CPU ({seconds / 60:.0f} minutes, 2 processes); torch "
              f"{torch.__version__}. A fraction of 1 is "
              "the tolerance; `beyond` counts draws past it (failures of a randomized test), `known` those "

@@ -18,7 +18,9 @@ class AutocastPolicy:
 
     def kind(self, op):
         lists = POLICY["devices"][self.device]
-        return "float32" if op in lists["float32_ops"] else "lower" if op in lists["lower_precision_ops"] else "unlisted"
+        if op in lists["float32_ops"]:
+            return "float32"
+        return "lower" if op in lists["lower_precision_ops"] else "unlisted"
 
     @property
     def lower_precision_first(self):

@@ -91,10 +91,13 @@ def compiled(function, backend):
         except Exception as error:
             if "found no compiled frames" in str(error):  # fullgraph's word for a frame dynamo skips
                 return None, False
-            unsupported = type(error).__module__.startswith("torch._dynamo") or "Unsupported" in type(error).__name__
+            unsupported = (type(error).__module__.startswith("torch._dynamo")
+                           or "Unsupported" in type(error).__name__)
             if unsupported:
-                first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                raise NotCompiled(f"not compiled by torch.compile(backend={backend!r}): {first_line}") from error
+                message = str(error).strip()
+                first_line = message.splitlines()[0] if message else type(error).__name__
+                raise NotCompiled(f"not compiled by torch.compile(backend={backend!r}): {first_line}") \
+                    from error
             raise
         return output, counting.graph_runs > runs
 

@@ -70,6 +70,8 @@ def environment(version, log):
 
 def versions_of(python):
     """{"torch": ..., "numpy": ..., "python": ...} of the environment of `python`."""
-    code = "import platform, numpy, torch; print(torch.__version__, numpy.__version__, platform.python_version())"
-    found = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    code = ("import platform, numpy, torch; "
+            "print(torch.__version__, numpy.__version__, platform.python_version())")
+    found = subprocess.run([str(python), "-c", code], capture_output=True, text=True,
+                           check=True).stdout.split()
     return dict(zip(("torch", "numpy", "python"), found))

@@ -45,7 +45,8 @@ def literal(tensor):
         return f"torch.empty({tuple(tensor.shape)}, dtype={dtype})"
     if tensor.is_contiguous():
         return f"torch.tensor({values(tensor)}, dtype={dtype})"
-    if tensor._base is not None and tensor._base.is_contiguous() and tensor.shape[:-1] == tensor._base.shape[:-1]:
+    base = tensor._base
+    if base is not None and base.is_contiguous() and tensor.shape[:-1] == base.shape[:-1]:
         return f"torch.tensor({values(tensor._base)}, dtype={dtype})[..., ::2]  # every other element"
     axes = tuple(reversed(range(tensor.ndim)))
     return f"torch.tensor({values(tensor.permute(axes).contiguous())}, dtype={dtype}).permute{axes}"
@@ -68,8 +69,10 @@ def mpmath_check(record, numpy_call, expected):
                                                    [np.asarray(a).tolist() for a in args], kwargs))
     except Exception:  # a call the closed form does not take (another shape or argument kind)
         return ""
-    difference = float(np.max(np.abs(exact - expected), initial=0.0)) if exact.shape == expected.shape else None
-    return "" if difference is None else f"50-digit mpmath (parity_tests/high_precision.py) agrees to {difference:.1e}"
+    if exact.shape != expected.shape:
+        return ""
+    difference = float(np.max(np.abs(exact - expected), initial=0.0))
+    return f"50-digit mpmath (parity_tests/high_precision.py) agrees to {difference:.1e}"
 
 
 def reproducer(entry, record, case, dtype, argument):
@@ -85,7 +88,8 @@ def reproducer(entry, record, case, dtype, argument):
         "".join(f", {key}={argument_source(value)}" for key, value in kwargs.items()) + ")"
     reference_args, reference_kwargs = reference_arguments(torch_call, numpy_call)
     lines = [f'"""{entry["id"]}: {entry["torch_does"]}', "", f"Upstream: {entry['upstream']}",
-             f"Found by torch-loss-parity on torch {torch.__version__} (case {case.name!r}, {dtype}, CPU).", '"""',
+             f"Found by torch-loss-parity on torch {torch.__version__} (case {case.name!r}, {dtype}, CPU).",
+             '"""',
              "from math import inf, nan", "", "import torch", "import torch.nn.functional as F", "",
              *(f"{name} = {argument_source(value)}" for name, value in zip(names, args))]
     try:
@@ -101,7 +105,8 @@ def reproducer(entry, record, case, dtype, argument):
         return "\n".join(lines) + "\n"
     right = record.gradient(np.ones(np.shape(expected)), *reference_args, **reference_kwargs).get(argument)
     lines += ["",
-              f"right = {np.asarray(right).tolist()!r}  # the reference's gradient, float64, upstream of ones",
+              f"right = {np.asarray(right).tolist()!r}  # the reference's gradient, float64, "
+              "upstream of ones",
               'print("right gradient:", right)', f"{argument} = {argument}.detach().requires_grad_()",
               f"loss = {call}", f"(gradient,) = torch.autograd.grad(loss, {argument}, torch.ones_like(loss))",
               'print("torch gradient:", gradient.tolist())']

@@ -265,7 +265,8 @@ def within_band(check_id, before, after):
                               kind="gradient" if check.argument else "value", argument=check.argument)
     return bool(np.array_equal(np.where(finite, 0, before.values),
                                np.where(finite, 0, after.values), equal_nan=True)
-                and np.all(np.abs(after.values - before.values)[finite] <= tolerance.allowed(before.values[finite])))
+                and np.all(np.abs(after.values - before.values)[finite]
+                           <= tolerance.allowed(before.values[finite])))
 
 
 @dataclass
@@ -299,7 +300,8 @@ def classify(check_id, golden, current, expected, tolerance, other_machine=False
         both = np.isfinite(golden.values) & np.isfinite(current.values)
         diff = np.abs(np.where(both, current.values - golden.values, 0.0))
         change = float(diff.max(initial=0.0))
-        change_of_tolerance = float((diff / tolerance.allowed(np.where(both, expected, 1.0))).max(initial=0.0))
+        allowed = tolerance.allowed(np.where(both, expected, 1.0))
+        change_of_tolerance = float((diff / allowed).max(initial=0.0))
     if after > 1 and after > before:
         kind = "regressed"
     elif before > 1 and after < before:
@@ -384,7 +386,8 @@ def main(argv=None):
                                                     "torch-<version>-<device>.npz, with a .json manifest)")
     parser.add_argument("--force", action="store_true", help="overwrite a golden file committed in fixtures/")
     options = parser.parse_args(argv)
-    path = Path("reports") / "golden" / golden_path(options.device).name if options.out is None else Path(options.out)
+    path = Path(options.out) if options.out is not None else \
+        Path("reports") / "golden" / golden_path(options.device).name
     if path.resolve().is_relative_to(GOLDEN_DIR.resolve()) and path.exists() and not options.force:
         parser.error(f"{path} is a committed golden file: pass --force to record it again")
     path.parent.mkdir(parents=True, exist_ok=True)

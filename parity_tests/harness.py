@@ -225,8 +225,8 @@ def run_backward(record, case, dtype, device, function=None):
     reference's, for each differentiated argument (differentiable_call): {name: (the autograd
     gradient or None where there was none, the reference's in float64, its other one-sided
     derivative at a kink or None)}."""
-    names, tensors, output, upstream, torch_call, numpy_call = differentiable_call(record, case, dtype, device,
-                                                                                   function)
+    names, tensors, output, upstream, torch_call, numpy_call = \
+        differentiable_call(record, case, dtype, device, function)
     gradients = torch.autograd.grad(output, tensors, upstream, allow_unused=True)
     numpy_args, numpy_kwargs = reference_arguments(torch_call, numpy_call)
     expected = reference_gradients(record, upstream.double().cpu().numpy(), numpy_args, numpy_kwargs)
@@ -241,8 +241,8 @@ def run_double_backward(record, case, dtype, device, function=None):
     does not depend on its argument (no graph) has H v = 0. For an argument whose gradient is a
     convention central differences cannot see (record.no_finite_differences) the reference's is
     None: torch's second derivative is still taken, so that a missing one is seen."""
-    names, tensors, output, upstream, torch_call, numpy_call = differentiable_call(record, case, dtype, device,
-                                                                                   function)
+    names, tensors, output, upstream, torch_call, numpy_call = \
+        differentiable_call(record, case, dtype, device, function)
     gradients = torch.autograd.grad(output, tensors, upstream, create_graph=True, allow_unused=True)
     numpy_args, numpy_kwargs = reference_arguments(torch_call, numpy_call)
     upstream = upstream.detach().double().cpu().numpy()
@@ -254,7 +254,8 @@ def run_double_backward(record, case, dtype, device, function=None):
         else:
             along = torch.from_numpy(direction).to(device=gradient.device, dtype=gradient.dtype)
             hessian_v = torch.autograd.grad(gradient, tensor, along, retain_graph=True, allow_unused=True)[0]
-            hessian_v = torch.zeros_like(tensor) if hessian_v is None or hessian_v._is_zerotensor() else hessian_v
+            if hessian_v is None or hessian_v._is_zerotensor():
+                hessian_v = torch.zeros_like(tensor)
         if name in record.no_finite_differences:
             results[name] = (hessian_v.detach(), None)
             continue
@@ -319,7 +320,7 @@ def vmap_samples(case):
         values = [slot_value(sample, slot) for sample in samples]
         if all(isinstance(v, np.ndarray) for v in values) and len({v.shape for v in values}) == 1:
             arrays.append(slot)
-        elif any(isinstance(v, np.ndarray) for v in values) or any(repr(v) != repr(values[0]) for v in values):
+        elif any(isinstance(v, np.ndarray) or repr(v) != repr(values[0]) for v in values):
             raise NotBatchable(f"{slot if isinstance(slot, str) else f'argument {slot}'} differs between "
                                "samples")
     return samples, arrays
@@ -342,7 +343,8 @@ def run_vmap(record, case, dtype, device, function=None):
                for slot in arrays]
     fixed_args = [to_torch(arg, dtype, device, case.layout) for arg in samples[0][0]]
     fixed_kwargs = {key: to_torch(value, dtype, device, case.layout) for key, value in samples[0][1].items()}
-    slot_names = [slot if isinstance(slot, str) else parameter_names(record.reference)[slot] for slot in arrays]
+    slot_names = [slot if isinstance(slot, str) else parameter_names(record.reference)[slot]
+                  for slot in arrays]
 
     def call_of(tensors):
         args, kwargs = list(fixed_args), dict(fixed_kwargs)
@@ -382,7 +384,8 @@ def run_vmap(record, case, dtype, device, function=None):
                                                 for g in expected_gradients])
     return ((actual, np.stack(expected)),
             {name: (gradient, stacked_side(name, 0),
-                    stacked_side(name, 1) if any(g[name][1] is not None for g in expected_gradients) else None)
+                    stacked_side(name, 1) if any(g[name][1] is not None for g in expected_gradients)
+                    else None)
              for name, gradient in zip(names, gradients)}, fallbacks)
 
 
@@ -421,7 +424,8 @@ def unavailable(record, kwargs=(), variant=""):
     lacks a keyword, or it refuses the variant: variant_refused); the versions in the record
     (since=, keyword_since=, variant_since=) only word the message."""
     if record.torch_fn is None:
-        return record.unavailable(TORCH_VERSION) or f"{record.name}: torch {TORCH_VERSION} has no such function"
+        return record.unavailable(TORCH_VERSION) or \
+            f"{record.name}: torch {TORCH_VERSION} has no such function"
     accepted = accepted_keywords(record.torch_fn)
     missing = [key for key in kwargs if accepted is not None and key not in accepted]
     if missing:
@@ -548,7 +552,8 @@ def compare(actual, expected, expected_dtype, tolerance, context, label="torch",
     largest = float(diff.max())
     if largest == 0:
         return measurement(0.0, 0.0, 0.0)
-    allowed = tolerance.allowed(expected) if all_finite else np.where(finite, tolerance.allowed(expected), 1.0)
+    allowed = tolerance.allowed(expected) if all_finite else \
+        np.where(finite, tolerance.allowed(expected), 1.0)
     ratio = diff / allowed
     magnitude = np.abs(expected)
     nonzero = magnitude > 0

@@ -37,7 +37,8 @@ def cross_entropy(logits, target, reduction="mean", label_smoothing=0.0):
     for row, label in zip(_rows(logits), target):
         log_probs = log_softmax(row)
         probs = [1 if c == label else 0 for c in range(len(row))] if not isinstance(label, list) else label
-        smoothed = [mp.mpf(p) * (1 - mp.mpf(label_smoothing)) + mp.mpf(label_smoothing) / len(row) for p in probs]
+        smoothing = mp.mpf(label_smoothing)
+        smoothed = [mp.mpf(p) * (1 - smoothing) + smoothing / len(row) for p in probs]
         losses.append(-mp.fsum(q * lp for q, lp in zip(smoothed, log_probs)))
     return _reduce(losses, reduction)
 

@@ -89,11 +89,13 @@ def support_rows(runs):
     for loss, device, dtype in keys:
         cells, message = {}, ""
         for run in runs:
-            rows = [row for row in run["rows"] if (row["loss"], row["device"], row["dtype"]) == (loss, device, dtype)]
+            rows = [row for row in run["rows"]
+                    if (row["loss"], row["device"], row["dtype"]) == (loss, device, dtype)]
             cases, missing = sum(row["cases"] for row in rows), sum(row["unsupported"] for row in rows)
             cells[f"torch {run['torch']}"] = ("not run" if not rows else "yes" if not missing else
                                               "no" if missing == cases else f"{cases - missing} of {cases}")
-            notes = [note for row in rows for note in row["notes"].split("; ") if note.startswith("unsupported: ")]
+            notes = [note for row in rows for note in row["notes"].split("; ")
+                     if note.startswith("unsupported: ")]
             message = message or (notes[0].removeprefix("unsupported: ") if notes else "")
         table.append({"loss": loss, "device": device, "dtype": dtype, **cells, "torch's message": message})
     return table
@@ -109,9 +111,11 @@ def convention_rows(runs):
     for loss, device, dtype in keys:
         choices = {}
         for run in runs:
-            notes = [note for row in run["rows"] if (row["loss"], row["device"], row["dtype"]) == (loss, device, dtype)
+            notes = [note for row in run["rows"]
+                     if (row["loss"], row["device"], row["dtype"]) == (loss, device, dtype)
                      for note in row["notes"].split("; ") if KINK_NOTE in note]
-            choices[f"torch {run['torch']}"] = notes[0].split(KINK_NOTE)[1].split(" ", 1)[1] if notes else "not run"
+            choice = notes[0].split(KINK_NOTE)[1].split(" ", 1)[1] if notes else "not run"
+            choices[f"torch {run['torch']}"] = choice
         grouped.setdefault((loss, device, tuple(choices.items())), []).append(dtype)
     table = []
     for (loss, device, choices), dtypes in grouped.items():
@@ -191,7 +195,8 @@ def main(argv=None):
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report(runs, command))
     out.with_suffix(".json").write_text(json.dumps(
-        [{**run["summary"], "skips": dict(run["skips"]), "failing": run["failing"]} for run in runs], indent=1))
+        [{**run["summary"], "skips": dict(run["skips"]), "failing": run["failing"]} for run in runs],
+        indent=1))
     print(f"written to {out} and {out.with_suffix('.json')}")
     return 0 if all(run["summary"]["result"] == "green" for run in runs) else 1
 

@@ -149,7 +149,8 @@ class DriftTablePlugin:
             return
         import torch
         rows = sorted(self.rows, key=lambda row: (row["loss"], row["dtype"]))
-        terminalreporter.section(f"drift of torch {torch.__version__} against {self.golden}: per loss x dtype")
+        terminalreporter.section(f"drift of torch {torch.__version__} against {self.golden}: "
+                                 "per loss x dtype")
         terminalreporter.write(markdown_table(rows))
         write_atomically(self.path, markdown_table(rows))
         write_atomically(self.path.with_suffix(".json"), json.dumps(rows, indent=1))

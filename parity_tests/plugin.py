@@ -105,7 +105,8 @@ def pytest_configure(config):
             config.rootpath / config.getoption("--parity-table"), under_test), "parity-table")
         if config.getoption("--golden"):
             config.pluginmanager.register(DriftTablePlugin(
-                config.rootpath / config.getoption("--golden-table"), config.getoption("--golden")), "golden-table")
+                config.rootpath / config.getoption("--golden-table"), config.getoption("--golden")),
+                "golden-table")
 
 
 def check_numpy_bridge():

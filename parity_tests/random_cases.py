@@ -97,7 +97,7 @@ def rounded_exponential_sum(record, arguments, dtype):
         weights = np.where(kept, weight[np.where(kept, target, 0)], 0).sum()
         moved = moved.sum() / (weights if reduction == "mean" and weights else 1)
     with np.errstate(all="ignore"):
-        loss = np.asarray(reference.cross_entropy(x, target, **{**kwargs, **({"weight": weight}
-                                                                              if "weight" in kwargs else {})}))
+        weighted = {**kwargs, **({"weight": weight} if "weight" in kwargs else {})}
+        loss = np.asarray(reference.cross_entropy(x, target, **weighted))
     allowed = tolerance_for(record.name, "cpu", dtype, "random").allowed(loss)
     return bool(np.any(moved > 0.5 * allowed))

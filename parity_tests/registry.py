@@ -107,8 +107,9 @@ class BadCall:
     torch_accepts: str = ""
     variant: str = ""  # the record's variant (argument kind) the call uses: skipped where torch lacks it
     torch_rejects_since: str = ""  # the torch version that began to reject it (older ones accept it)
-    torch_crashes: str = ""  # torch does not check it and may crash the process (the upstream issue): its call
-    # runs in a process of its own, and a clean error there means torch now checks it
+    # torch does not check it and may crash the process (the upstream issue): its call runs in a process of
+    # its own, and a clean error there means torch now checks it
+    torch_crashes: str = ""
 
 
 @dataclass(frozen=True, repr=False)
@@ -136,16 +137,18 @@ class LossRecord:
     tolerances: tuple = ()  # overrides as in fixtures/tolerances.json, without "loss"; checked first
     gradient: Any = None  # reference gradient(grad_output, *args, **kwargs) -> {argument: gradient}
     differentiable: tuple = ()  # the arguments torch differentiates, by name (e.g. input, target)
-    differentiable_where: dict = field(default_factory=dict)  # argument -> predicate on a call's arguments
-    # ({name: value}): an argument torch differentiates only in some calls (class weights with probability
-    # targets)
-    no_finite_differences: dict = field(default_factory=dict)  # argument -> why the finite-difference
-    # self-check cannot check its gradient (a convention of torch's, or a jump in the forward)
-    kernels: dict = field(default_factory=dict)  # name -> (module, function names): torch's functions whose
-    # call shows a case reached that code path (e.g. the chunked kernel), recorded per case
-    # (harness.kernels_spied)
-    mistakes: Any = None  # call ({name: value}) -> [(label, argument, invalid value, BadCall options)]: invalid but
-    # plausible values (a class index of -2 or C, a length past the input) tried on every shape's default case
+    # argument -> predicate on a call's arguments ({name: value}): an argument torch differentiates only in
+    # some calls (class weights with probability targets)
+    differentiable_where: dict = field(default_factory=dict)
+    # argument -> why the finite-difference self-check cannot check its gradient (a convention of torch's,
+    # or a jump in the forward)
+    no_finite_differences: dict = field(default_factory=dict)
+    # name -> (module, function names): torch's functions whose call shows a case reached that code path
+    # (e.g. the chunked kernel), recorded per case (harness.kernels_spied)
+    kernels: dict = field(default_factory=dict)
+    # call ({name: value}) -> [(label, argument, invalid value, BadCall options)]: invalid but plausible
+    # values (a class index of -2 or C, a length past the input) tried on every shape's default case
+    mistakes: Any = None
     sizes: dict = field(default_factory=dict)  # benchmark size name -> dims for build (default: derived)
     bench_keywords: dict = field(default_factory=dict)  # non-default keywords of the benchmark calls
 
@@ -197,15 +200,16 @@ class LossRecord:
                 args, kwargs = case.arguments()
                 for label, argument, value, options in self.mistakes(bound_arguments(self, args, kwargs)):
                     mistaken = with_argument(self, args, kwargs, argument, value)
-                    calls.append(BadCall(f"{label}-{shape.name}", lambda rng,
-                                         call=mistaken: (call[0], dict(call[1])),
-                                         ValueError, argument, variant=case.variant, **options))
+                    build = lambda rng, call=mistaken: (call[0], dict(call[1]))
+                    calls.append(BadCall(f"{label}-{shape.name}", build, ValueError, argument,
+                                         variant=case.variant, **options))
         return tuple(calls)
 
     def default_cases(self, shape):
         """The cases of a shape at default keywords, one per variant that builds one."""
         defaults = {key: values[0] for key, values in self.keyword_grid.items()}
-        return [case for variant in self.variants if (case := self.case(shape, variant, defaults)) is not None]
+        return [case for variant in self.variants
+                if (case := self.case(shape, variant, defaults)) is not None]
 
     def cases(self):
         """The fixed grid, then the record's edge cases."""
@@ -250,7 +254,8 @@ class LossRecord:
         def reduced(base, reduction):
             return {**base, **({"reduction": reduction} if reduction else {})}
         first = self.shapes[0]
-        choices = [(first, reduced(base, reduction)) for base in (defaults, richest) for reduction in reductions]
+        choices = [(first, reduced(base, reduction))
+                   for base in (defaults, richest) for reduction in reductions]
         choices += [(first, {**defaults, key: value}) for key, values in grid.items() if key != "reduction"
                     for value in values[1:]]
         choices += [(shape, reduced(base, reduction)) for shape in self.shapes[1:]

@@ -64,7 +64,9 @@ def not_implemented(error):
     """'<type>: <torch's message>' where an error says that torch lacks a kernel, derivative or
     transform (NOT_IMPLEMENTED), else ''."""
     message = str(error)
-    return f"{type(error).__name__}: {message.splitlines()[0]}" if any(t in message for t in NOT_IMPLEMENTED) else ""
+    if not any(text in message for text in NOT_IMPLEMENTED):
+        return ""
+    return f"{type(error).__name__}: {message.splitlines()[0]}"
 
 
 def skip_if_not_implemented(error, what):
@@ -165,7 +167,8 @@ class CaseChecks:
         transform (NOT_IMPLEMENTED: e.g. '"nll_loss_out_frame" not implemented for 'Half''), with
         its version and message; else an error."""
         if not_implemented(error):
-            version = f"torch {torch.__version__}: " if self.under_test.is_torch else f"{self.under_test.label}: "
+            version = f"torch {torch.__version__}: " if self.under_test.is_torch \
+                else f"{self.under_test.label}: "
             return Outcome(check, "unsupported", tolerance, message=f"{version}{not_implemented(error)}")
         return self.error(check, tolerance, error, what)
 
@@ -256,7 +259,8 @@ class CaseChecks:
             return [dataclasses.replace(self.error(check, tolerance, error, "autocast value"),
                                         ledger_ids=plain)]
         wanted = torch_call[1].get("dtype") or TORCH_DTYPES[policy.output_dtype(self.dtype)]
-        context = lambda: f"autocast policy: {policy.describe(self.dtype)}\n  {self.context('autocast value')}"
+        context = lambda: (f"autocast policy: {policy.describe(self.dtype)}\n"
+                           f"  {self.context('autocast value')}")
         outcome = self.compared(check, actual, expected, wanted, tolerance, "autocast value", context=context)
         return [dataclasses.replace(outcome, ledger_ids=plain)]
 
@@ -411,7 +415,8 @@ class ItemRunner:
         elif found == BETTER and self.under_test.is_torch and own:
             message = (f"torch now agrees with the reference on a known divergence "
                        f"({', '.join(entry['id'] for entry in known)}): update "
-                       f"fixtures/known_divergences.json\n  {rerun_line(self.request.node, checks.case.name)}")
+                       f"fixtures/known_divergences.json\n"
+                       f"  {rerun_line(self.request.node, checks.case.name)}")
             row[found], row[NEW] = row[found] - 1, row[NEW] + 1
         elif found == NEW and outcome.kind != "error" and known:
             message = f"{message}\n  (a case of torch's known divergence {known[0]['id']}, where " \

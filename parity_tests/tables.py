@@ -78,7 +78,8 @@ def tests_pattern(entry):
 LEDGER_PATTERNS = [(entry, tests_pattern(entry)) for entry in LEDGER if holds_for_this_torch(entry)]
 
 
-COMPILE_LEDGER = [entry for entry in load("known_compile_divergences.json")["entries"] if holds_for_this_torch(entry)]
+COMPILE_LEDGER = [entry for entry in load("known_compile_divergences.json")["entries"]
+                  if holds_for_this_torch(entry)]
 COMPILE_PATTERNS = [(entry, tests_pattern(entry)) for entry in COMPILE_LEDGER]
 
 

@@ -87,12 +87,16 @@ def test_the_reference_accepts_exactly_the_shapes_torch_accepts(record, torch_un
 
 
 def in_its_dtype(value):
-    """A NumPy argument as a tensor of its own dtype (not the dtype under test), anything else as torch takes it."""
-    return torch.from_numpy(value) if isinstance(value, np.ndarray) else to_torch(value, "float64", "cpu", "contiguous")
+    """A NumPy argument as a tensor of its own dtype (not the dtype under test), anything else as
+    torch takes it."""
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value)
+    return to_torch(value, "float64", "cpu", "contiguous")
 
 
 def recast(value):
-    """The dtypes an array argument is probed in: floating ones in float32 and int64, integer ones in float64."""
+    """The dtypes an array argument is probed in: floating ones in float32 and int64, integer ones
+    in float64."""
     return ["float32", "int64"] if value.dtype.kind == "f" else ["float64"]
 
 
@@ -101,8 +105,8 @@ def dtype_probes(record):
     contiguous grid cases (one case per set of argument names) in another dtype, the others in float64."""
     seen = set()
     for case in record.grid_cases():
-        if case.layout != "contiguous" or not case.name.startswith(tuple(f"{v}-{record.shapes[0].name}".lstrip("-")
-                                                                         for v in record.variants)):
+        firsts = tuple(f"{variant}-{record.shapes[0].name}".lstrip("-") for variant in record.variants)
+        if case.layout != "contiguous" or not case.name.startswith(firsts):
             continue
         args, kwargs = case.arguments()
         bound = bound_arguments(record, args, kwargs)
@@ -133,7 +137,8 @@ def test_the_reference_accepts_exactly_the_argument_dtypes_torch_accepts(record,
             disagreements.append(f"{call}: torch {by_torch}, the reference {by_reference}")
         elif by_reference[0] == "raises" and not names_an_argument(record, by_reference[1]):
             disagreements.append(f"{call}: the reference's error names no argument: {by_reference[1]!r}")
-    assert not disagreements, f"{record.name}: {len(disagreements)} disagreements:\n" + "\n".join(disagreements[:10])
+    assert not disagreements, \
+        f"{record.name}: {len(disagreements)} disagreements:\n" + "\n".join(disagreements[:10])
 
 
 def special_values(record, args, kwargs):
@@ -149,7 +154,8 @@ def special_values(record, args, kwargs):
             found.append("ignored targets")
     found += [f"zero {name}" for name, value in bound.items()
               if "weight" in name and isinstance(value, np.ndarray) and (value == 0).any()]
-    floating = next((value for value in args if isinstance(value, np.ndarray) and value.dtype.kind == "f"), None)
+    floating = next((value for value in args if isinstance(value, np.ndarray) and value.dtype.kind == "f"),
+                    None)
     if floating is not None and np.unique(floating).size < floating.size:
         found.append("ties in the input")
     return found

@@ -20,7 +20,8 @@ def test_every_benchmark_runs_once_and_the_report_reads_them(tmp_path):
     losses = {b["extra_info"]["loss"] for b in benchmarks if "loss" in b["extra_info"]}
     assert {"cross_entropy", "ctc_loss", "mse_loss"} <= losses
     chart = tmp_path / "ratios.png" if importlib.util.find_spec("matplotlib") else None
-    report.main([str(saved), "--markdown", str(tmp_path / "bench.md")] + (["--chart", str(chart)] if chart else []))
+    chart_options = ["--chart", str(chart)] if chart else []
+    report.main([str(saved), "--markdown", str(tmp_path / "bench.md")] + chart_options)
     text = (tmp_path / "bench.md").read_text()
     assert "| cross_entropy | tiny | 6x5 | float32 |" in text and "| copy | float64 |" in text
     assert "| margin | gradients |" in text  # the suite's own speed

@@ -111,8 +111,8 @@ def test_a_small_compile_selection_runs_green_reusing_its_graphs(tmp_path, torch
                         tmp_path=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "by torch.compile" not in result.stdout, result.stdout[-2000:]
-    graphs, calls = map(int,
-                        re.search(r"torch.compile: (\d+) graphs compiled .*?, (\d+) calls", result.stdout).groups())
+    counts = re.search(r"torch.compile: (\d+) graphs compiled .*?, (\d+) calls", result.stdout)
+    graphs, calls = map(int, counts.groups())
     # a graph for a case and its resized twin (edge cases apart)
     assert 2 * graphs <= calls + 4, result.stdout[-1000:]
     rows = json.loads((tmp_path / "table.json").read_text())

@@ -82,7 +82,8 @@ def test_tensorflow_sigmoid_cross_entropy_is_bce_with_logits_elementwise():
     rng = np.random.default_rng(5)
     for labels, logits in ((DOC_001_LABELS, DOC_001_LOGITS),
                            (rng.random((50, 7)), rng.normal(0, 30, (50, 7)))):
-        np.testing.assert_allclose(reference.binary_cross_entropy_with_logits(logits, labels, reduction="none"),
+        np.testing.assert_allclose(reference.binary_cross_entropy_with_logits(logits, labels,
+                                                                              reduction="none"),
                                    tf_sigmoid_cross_entropy_with_logits(labels, logits),
                                    rtol=1e-13, atol=1e-300)
 
@@ -94,14 +95,17 @@ def test_tensorflow_softmax_cross_entropy_is_cross_entropy_with_probability_targ
         np.testing.assert_allclose(reference.cross_entropy(logits, labels, reduction="none"),
                                    tf_softmax_cross_entropy_with_logits(labels, logits), rtol=1e-13)
     # the document's TensorFlow output for the row [1, 1, 0]: 2.6669841 (float32)
-    assert reference.cross_entropy(DOC_001_LOGITS, DOC_001_LABELS, reduction="none")[3] == pytest.approx(2.6669841, rel=1e-7)
+    assert reference.cross_entropy(DOC_001_LOGITS, DOC_001_LABELS, reduction="none")[3] == \
+        pytest.approx(2.6669841, rel=1e-7)
 
 
 @needs_checkout
 def test_the_readme_example_of_adding_a_loss_runs(tmp_path):
-    """The documented complete example (docs/adding-a-loss.md), saved as a user's module and named with --losses."""
+    """The documented complete example (docs/adding-a-loss.md), saved as a user's module and named
+    with --losses."""
     guide = (ROOT / "docs" / "adding-a-loss.md").read_text()
-    (tmp_path / "mylosses.py").write_text(guide.split("## Your own losses")[1].split("```python")[1].split("```")[0])
+    example = guide.split("## Your own losses")[1].split("```python")[1].split("```")[0]
+    (tmp_path / "mylosses.py").write_text(example)
     result = run_pytest("parity_tests", "-q", "--losses", "mylosses", "-k", "squared_hinge",
                         tmp_path=tmp_path, pythonpath=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
@@ -137,11 +141,13 @@ def test_a_torch_wrapping_candidate_is_green_but_for_its_own_bug(tmp_path):
 
     strict = run_pytest_inline("parity_tests/test_parity.py", "--impl", module, "--ledger", "none", "-k",
                                "cpu-float64 and kl_div", "-rf", tmp_path=tmp_path)
-    assert "FAILED parity_tests/test_parity.py::test_parity[kl_div-cpu-float64]" in strict.stdout, strict.stdout[-3000:]
+    assert "FAILED parity_tests/test_parity.py::test_parity[kl_div-cpu-float64]" in strict.stdout, \
+        strict.stdout[-3000:]
 
 
 @needs_checkout
-def test_ledger_cases_tell_a_candidate_right_where_torch_is_wrong_from_one_wrong_its_own_way(tmp_path, monkeypatch):
+def test_ledger_cases_tell_a_candidate_right_where_torch_is_wrong_from_one_wrong_its_own_way(tmp_path,
+                                                                                           monkeypatch):
     """At torch's known divergences a candidate either agrees with the reference (candidate_losses'
     softplus-based soft_margin_loss, where torch overflows) or is new there when its output is
     not torch eager's (a kl_div that writes 5 where torch gives nan), however the entry reads."""

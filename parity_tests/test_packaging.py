@@ -24,7 +24,8 @@ def installed_wheel(tmp_path_factory):
     running interpreter's site-packages (--system-site-packages), so nothing is downloaded."""
     setuptools = pytest.importorskip("setuptools",
                                      reason="building the wheel needs setuptools (pip install setuptools)")
-    if tuple(map(int, setuptools.__version__.split(".")[:2])) < (70, 1) and importlib.util.find_spec("wheel") is None:
+    old_setuptools = tuple(map(int, setuptools.__version__.split(".")[:2])) < (70, 1)
+    if old_setuptools and importlib.util.find_spec("wheel") is None:
         pytest.skip(f"setuptools {setuptools.__version__} needs the wheel package to build a wheel without "
                     "isolation; pip install 'setuptools>=70.1' (the test extra asks for it)")
     work = tmp_path_factory.mktemp("wheel")
@@ -65,8 +66,10 @@ def test_the_installed_wheel_checks_a_candidate_from_an_empty_directory(installe
     failed = [line for line in out.splitlines() if line.startswith("FAILED")]
     assert len(failed) == 1 and "test_parity[mse_loss-cpu-float64]" in failed[0], out[-3000:]
     failing_cases = re.search(r"all failing cases: (.*)", out).group(1).split(", ")
-    assert len(failing_cases) == 12 and all("weight" in name and name.endswith("-mean") for name in failing_cases)
+    assert len(failing_cases) == 12
+    assert all("weight" in name and name.endswith("-mean") for name in failing_cases)
     assert re.search(r"candidate_losses [-\d.e]+, reference [-\d.e]+", out)
     assert f"rerun: pytest '{venv}" in out, "the rerun line should name the installed test file"
     assert f"huber_loss: not covered: {module} has no huber_loss" in out
-    assert "| l1_loss | cpu | float64 | default float64 |" in (empty / "reports" / "parity-table.md").read_text()
+    table = (empty / "reports" / "parity-table.md").read_text()
+    assert "| l1_loss | cpu | float64 | default float64 |" in table

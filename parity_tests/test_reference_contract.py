@@ -45,7 +45,8 @@ def test_reference_imports_only_numpy_and_the_standard_library(path):
 def test_public_names_are_the_records_and_listed_alphabetically():
     assert reference.__all__ == sorted(reference.__all__)
     # AdaptiveLogSoftmaxWithLoss is a module checked by test_adaptive_log_softmax.py
-    assert set(reference.__all__) == {record.reference.__name__ for record in BUILT_IN} | {"AdaptiveLogSoftmaxWithLoss"}
+    recorded = {record.reference.__name__ for record in BUILT_IN}
+    assert set(reference.__all__) == recorded | {"AdaptiveLogSoftmaxWithLoss"}
 
 
 @pytest.mark.parametrize("record", RECORDS, ids=lambda record: record.name)
@@ -67,8 +68,8 @@ def test_reference_docstring_states_a_formula(record):
 def test_reference_keeps_the_input_dtype(record, dtype):
     for case in record.cases()[:6]:
         args, kwargs = case.arguments()
-        cast = lambda value: value.astype(dtype) if isinstance(value, np.ndarray) and value.dtype.kind == "f" \
-            else value
+        floating = lambda value: isinstance(value, np.ndarray) and value.dtype.kind == "f"
+        cast = lambda value: value.astype(dtype) if floating(value) else value
         with np.errstate(all="ignore"):
             result = record.reference(*map(cast, args), **{k: cast(v) for k, v in kwargs.items()})
         assert isinstance(result, np.ndarray), f"{case.name}: returned {type(result)}"
@@ -160,8 +161,8 @@ def test_reference_gives_both_one_sided_derivatives_at_a_hinge_kink():
     def loss(x):
         return float(reference.hinge_embedding_loss(np.array([x]), np.array([-1.0]), margin=1.0,
                                                     reduction="sum"))
-    gradients = reference.gradients.hinge_embedding_loss_backward(np.array(1.0), np.array([1.0]), np.array([-1.0]),
-                                                                 margin=1.0, reduction="sum")
+    gradients = reference.gradients.hinge_embedding_loss_backward(
+        np.array(1.0), np.array([1.0]), np.array([-1.0]), margin=1.0, reduction="sum")
     h = 1e-6
     assert gradients["input"][0] == pytest.approx((loss(1.0) - loss(1.0 - h)) / h) == -1.0
     assert gradients["input@other_side"][0] == pytest.approx((loss(1.0 + h) - loss(1.0)) / h, abs=1e-9) == 0.0

@@ -177,7 +177,8 @@ def covered_names():
 
 def test_coverage_guard_every_torch_loss_has_a_record_or_a_plan(torch_under_test):
     missing = torch_losses() - covered_names() - set(NOT_YET_COVERED)
-    assert not missing, f"losses of this torch with neither a record nor a not-yet-covered entry: {sorted(missing)}"
+    assert not missing, \
+        f"losses of this torch with neither a record nor a not-yet-covered entry: {sorted(missing)}"
 
 
 def test_coverage_guard_list_has_no_stale_entries(torch_under_test):
@@ -195,7 +196,8 @@ def all_parity_ids():
     arguments = lambda record: list(record.differentiable if record.gradient else ())
     return ([str(CheckId(record.name, device, dtype, case.name, argument))
              for record in RECORDS for argument in ["", *arguments(record)]
-             for case in record.cases() for device in ("cpu", "cuda", "mps") for dtype in (case.dtypes or record.dtypes)]
+             for case in record.cases() for device in ("cpu", "cuda", "mps")
+             for dtype in (case.dtypes or record.dtypes)]
             + [str(CheckId(record.name, device, "float64", case.name, argument, "double_backward"))
                for record in RECORDS for argument in arguments(record)
                for case in record.grid_cases() for device in ("cpu", "cuda")]
@@ -272,7 +274,8 @@ def test_the_chunked_option_reaches_the_chunked_kernel_or_torch_says_it_does_not
             routes[case.name] = ("ran chunked" in notes,
                                  any("options" in note and "ignored" in note for note in notes))
     silent = [name for name, (ran, warned) in routes.items() if ran == warned]
-    assert routes and not silent, f"options= neither reached the chunked kernel nor was said to be ignored: {silent}"
+    assert routes and not silent, \
+        f"options= neither reached the chunked kernel nor was said to be ignored: {silent}"
     admitted = [name for name in routes if name.startswith("index") and "label_smoothing" not in name
                 and "out2" not in name]
     assert admitted and all(routes[name][0] for name in admitted), [n for n in admitted if not routes[n][0]]

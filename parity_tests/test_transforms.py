@@ -34,12 +34,14 @@ def test_vmap(record, device, dtype, vmap_cases, request):
 def test_double_backward_mode_on_torch_and_on_a_candidate_without_curvature(tmp_path):
     """A small selection of the mode (so that it cannot rot in CI): torch passes, with its silent
     zero Hessian of chunked linear_cross_entropy recognised from the ledger, and ctc_loss's missing
-    double backward as data (a skip with torch's message, and its row); the wrapped candidate's mse_loss, right in value and gradient but
-    with a gradient computed from detached inputs, fails on its Hessian-vector products."""
+    double backward as data (a skip with torch's message, and its row); the wrapped candidate's
+    mse_loss, right in value and gradient but with a gradient computed from detached inputs, fails
+    on its Hessian-vector products."""
     selection = ["parity_tests/test_transforms.py", "--transform", "double-backward", "-k",
                  "test_double_backward and (mse_loss or linear_cross_entropy or ctc_loss)"]
     torch_run = run_pytest_inline(*selection, tmp_path=tmp_path)
-    assert torch_run.returncode == 0 and ("2 passed, 1 skipped" in torch_run.stdout or not HAS_LINEAR_CROSS_ENTROPY), \
+    assert torch_run.returncode == 0 and (
+        "2 passed, 1 skipped" in torch_run.stdout or not HAS_LINEAR_CROSS_ENTROPY), \
         torch_run.stdout[-3000:]
     rows = {row["loss"]: row for row in json.loads((tmp_path / "table.json").read_text())}
     if HAS_LINEAR_CROSS_ENTROPY:
@@ -51,8 +53,10 @@ def test_double_backward_mode_on_torch_and_on_a_candidate_without_curvature(tmp_
     candidate = run_pytest_inline(*selection, "--impl", "parity_tests.examples.wrapped_torch_losses",
                                   tmp_path=tmp_path)
     failed = [line for line in candidate.stdout.splitlines() if line.startswith("FAILED")]
-    assert len(failed) == 1 and "test_double_backward[mse_loss-cpu-float64]" in failed[0], candidate.stdout[-3000:]
-    assert "Hessian-vector product of input (central differences of the reference's gradient)" in candidate.stdout
+    assert len(failed) == 1 and "test_double_backward[mse_loss-cpu-float64]" in failed[0], \
+        candidate.stdout[-3000:]
+    assert "Hessian-vector product of input (central differences of the reference's gradient)" \
+        in candidate.stdout
 
 
 @needs_checkout
@@ -66,7 +70,8 @@ def test_autocast_mode_on_torch_and_on_a_candidate_that_rounds_under_autocast(tm
     torch_run = run_pytest_inline(*selection, tmp_path=tmp_path)
     assert torch_run.returncode == 0 and " passed" in torch_run.stdout, torch_run.stdout[-3000:]
     rows = {(row["loss"], row["dtype"]): row for row in json.loads((tmp_path / "table.json").read_text())}
-    assert rows[("l1_loss (autocast)", "bfloat16")]["torch's known divergences"] == (42 if TAKES_LOSS_WEIGHTS else 0)
+    expected = 42 if TAKES_LOSS_WEIGHTS else 0
+    assert rows[("l1_loss (autocast)", "bfloat16")]["torch's known divergences"] == expected
     assert rows[("l1_loss (autocast)", "bfloat16")]["tolerance"] == "default float32"
     assert rows[("multilabel_soft_margin_loss (autocast)", "bfloat16")]["tolerance"] == "default bfloat16"
 
@@ -94,7 +99,8 @@ def test_vmap_mode_on_torch_and_on_a_candidate_with_wrong_per_sample_gradients(t
     assert "no batching rule, vmap loops: aten::kl_div" in rows["kl_div (vmap)"]["notes"]
     gaussian = rows["gaussian_nll_loss (vmap)"]
     assert gaussian["unsupported"] == gaussian["cases"] and "data-dependent control flow" in gaussian["notes"]
-    assert rows["mse_loss d/dinput (vmap)"]["new divergences"] == 0 and rows["mse_loss d/dinput (vmap)"]["cases"] > 40
+    vmap_rows = rows["mse_loss d/dinput (vmap)"]
+    assert vmap_rows["new divergences"] == 0 and vmap_rows["cases"] > 40
 
     candidate = run_pytest_inline(*selection, "--impl", "parity_tests.examples.candidate_losses",
                                   tmp_path=tmp_path)

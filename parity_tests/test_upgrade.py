@@ -31,7 +31,8 @@ def test_causes_are_told_from_what_the_two_torches_recorded():
         .startswith("dtype support gained")
     why = "l1_loss: weight= (torch 2.6) newer than torch 2.2.2"
     assert cause("new", check="l1_loss.dinput-cpu-float64-same-2d-weight-mean",
-                 old={"l1_loss-cpu-float64-same-2d-weight-mean": why}) == f"API: the old torch could not run it ({why})"
+                 old={"l1_loss-cpu-float64-same-2d-weight-mean": why}) == \
+        f"API: the old torch could not run it ({why})"
     assert cause("drifted", one, two, unchanged={"l1_loss-cpu-float64-same-2d-none"}) == \
         "reduction order (its unreduced case is unchanged)"
     assert cause("regressed", one, two, check="kl_div-cpu-float64-zero_target_at_minus_inf_input-sum") == \

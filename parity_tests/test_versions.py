@@ -40,7 +40,8 @@ def test_a_keyword_the_running_torch_lacks_is_found_from_its_signature():
         f"toy_loss: reduction= (torch 9.0) newer than torch {TORCH_VERSION}"
     assert unavailable(record, {}) == ""
     told_wrong = toy_record(without_reduction, keyword_since={"reduction": "2.0"})  # data says it is there
-    assert unavailable(told_wrong, {"reduction": "sum"}) == f"toy_loss: torch {TORCH_VERSION} takes no reduction="
+    assert unavailable(told_wrong, {"reduction": "sum"}) == \
+        f"toy_loss: torch {TORCH_VERSION} takes no reduction="
     takes_any = toy_record(lambda input, scale, **kwargs: (input * scale).mean())
     assert unavailable(takes_any, {"reduction": "sum"}) == ""
 
@@ -123,10 +124,12 @@ def test_the_matrix_shows_a_kernel_gained_and_a_convention_changed():
     assert (support["torch 2.2.2"], support["torch 2.15.0"]) == ("no", "yes")
     assert "\"nll_loss_out_frame\" not implemented for 'Half'" in support["torch's message"]
     convention, = matrix.convention_rows(two_versions())
-    assert convention["torch 2.2.2"] == "passes the gradient (as clamp_min at 0)" and convention["dtypes"] == "bfloat16"
+    assert convention["torch 2.2.2"] == "passes the gradient (as clamp_min at 0)"
+    assert convention["dtypes"] == "bfloat16"
     assert convention["convention change"] == \
         "passes the gradient (as clamp_min at 0) -> takes the other one-sided derivative"
-    runs = [{**run, "summary": {"torch": run["torch"]}, "skips": Counter(), "failing": []} for run in two_versions()]
+    runs = [{**run, "summary": {"torch": run["torch"]}, "skips": Counter(), "failing": []}
+            for run in two_versions()]
     text = matrix.report(runs, "python -m parity_tests.matrix --torch 2.2.2,2.15.0")
     assert "**convention change** in hinge_embedding_loss's gradient at its kink" in text
     same = [{**run, "rows": two_versions()[1]["rows"]} for run in runs]

@@ -53,7 +53,8 @@ def test_printed_value_matches_the_expectation(example):
     if "negative" in example:
         mistaken = high_precision.evaluate(example["mistaken_function"], example["mistaken_args"], {})
         assert within_printed(example["printed"], flat(mistaken)[0], example["printed_precision"])
-        assert not any(within_printed(p, v, example["printed_precision"]) for p, v in pairs), example["negative"]
+        assert not any(within_printed(p, v, example["printed_precision"]) for p, v in pairs), \
+            example["negative"]
     else:
         outside = [(p, v) for p, v in pairs if not within_printed(p, v, example["printed_precision"])]
         assert not outside, f"printed value and expectation differ: {outside}"

@@ -77,7 +77,8 @@ class UnderTest:
             return (f"torch.compile(backend={self.backend!r}, dynamic=True, fullgraph=True) of torch "
                     f"{torch.__version__}'s functions; a call that ran no compiled graph fails")
         not_covered = [record.name for record in records if self.function(record) is None]
-        ledger = "torch's known divergences recognised" if self.ledger else "every divergence counted as its own"
+        ledger = "torch's known divergences recognised" if self.ledger else \
+            "every divergence counted as its own"
         return (f"{self.name} ({self.module.__file__}) on torch {torch.__version__} tensors; {ledger}; "
                 f"not covered: {', '.join(not_covered) or 'none'}")
 

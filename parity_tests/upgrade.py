@@ -109,17 +109,21 @@ def cause_of(change, before, after, old_reasons, new_reasons, unchanged, kink, s
         return f"dtype support gained (the old torch: {before.error})" if not_implemented(before.error) \
             else f"no longer raises (the old torch: {before.error})"
     if after.error and not before.error:
-        return f"dtype support lost ({after.error})" if not_implemented(after.error) else f"now raises ({after.error})"
+        if not_implemented(after.error):
+            return f"dtype support lost ({after.error})"
+        return f"now raises ({after.error})"
     if kink[0] and kink[1] and kink[0] != kink[1]:
         return f"convention change at a kink: {kink[0]} -> {kink[1]}"
     old_notes, new_notes = (output or fallback for output, fallback in zip(said, (before, after)))
     if set(old_notes.notes) != set(new_notes.notes):
         ran = lambda output: {note.removeprefix("ran ") for note in output.notes if note.startswith("ran ")}
-        told = lambda output: "; ".join(note[:80] for note in output.notes if not note.startswith("ran ")) or "nothing"
+        told = lambda output: "; ".join(note[:80] for note in output.notes
+                                        if not note.startswith("ran ")) or "nothing"
         gained, lost = ran(new_notes) - ran(old_notes), ran(old_notes) - ran(new_notes)
         if gained or lost:
             now = f"runs {', '.join(sorted(gained))}" if gained else f"skips {', '.join(sorted(lost))}"
-            return f"kernel routing: now {now} (the old torch said: {told(old_notes)}; this one: {told(new_notes)})"
+            return (f"kernel routing: now {now} (the old torch said: {told(old_notes)}; "
+                    f"this one: {told(new_notes)})")
         return f"code path: the old torch said {told(old_notes)!r}, this one {told(new_notes)!r}"
     ledger = divergences_for(change.id)
     if ledger and change.kind in ("fixed", "regressed"):
@@ -203,7 +207,8 @@ def markdown_report(reports, speed=None):
     for report in reports:
         rows = rows_of(report)
         total = {kind: sum(row[kind] for row in rows) for kind in CLASSES}
-        lines += [f"# Upgrade: torch {report['torch then']} -> {report['torch now']} on {report['device']}", "",
+        lines += [f"# Upgrade: torch {report['torch then']} -> {report['torch now']} on {report['device']}",
+                  "",
                   f"Record: `{report['record']}`. Machine of the record against this one: "
                   f"{report['machine']}.", "",
                   "Each check (a value, or one gradient) of every case: unchanged (bit-identical), hardware "
@@ -286,7 +291,8 @@ def write(reports, out, speed_found=None):
     out.write_text(markdown_report(reports, speed_found))
     as_json = [{**{key: value for key, value in report.items() if key != "changes"},
                 "changes": [vars(change) for change in report["changes"] if change.kind != "unchanged"],
-                "unchanged": sum(change.kind == "unchanged" for change in report["changes"])} for report in reports]
+                "unchanged": sum(change.kind == "unchanged" for change in report["changes"])}
+               for report in reports]
     out.with_suffix(".json").write_text(json.dumps({"records": as_json, "speed": speed_found},
                                                    indent=1, default=str))
     print(f"written to {out} and {out.with_suffix('.json')}")

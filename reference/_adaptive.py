@@ -27,7 +27,8 @@ class AdaptiveLogSoftmaxWithLoss:
         input = np.asarray(input)
         head = input @ self.head_weight.T + (0 if self.head_bias is None else np.asarray(self.head_bias))
         head = log_softmax(head, -1)
-        clusters = [head[..., self.shortlist_size + i, None] + log_softmax(input @ projection.T @ output.T, -1)
+        clusters = [head[..., self.shortlist_size + i, None]
+                    + log_softmax(input @ projection.T @ output.T, -1)
                     for i, (projection, output) in enumerate(self.tail)]
         return np.concatenate([head[..., :self.shortlist_size], *clusters], axis=-1)
 

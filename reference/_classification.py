@@ -358,7 +358,8 @@ def multilabel_soft_margin_loss_backward(grad_output, input, target, weight=None
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
     x, y = _multilabel_broadcast(np.asarray(input, dtype=np.float64), np.asarray(target, dtype=np.float64))
     axis = np.ndim(input) - 1
-    g = np.expand_dims(upstream_per_element(grad_output, reduction, x.shape[:axis] + x.shape[axis + 1:]), axis)
+    per_row = upstream_per_element(grad_output, reduction, x.shape[:axis] + x.shape[axis + 1:])
+    g = np.expand_dims(per_row, axis)
     g = g / np.shape(input)[-1]
     if weight is not None:
         gradients = {"weight": unbroadcast(g * _sigmoid_cross_entropy(x, y), np.shape(weight))}

@@ -39,8 +39,8 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     check_floating(input=np.asarray(input))
     input, target = np.broadcast_arrays(np.asarray(input), np.asarray(target))
     return reduce_elementwise(
-        lambda x,
-        y: (np.where(y != -1, x, 0) + np.where(y != 1, np.maximum(margin - x, 0), 0)).astype(x.dtype, copy=False),
+        lambda x, y: (np.where(y != -1, x, 0) + np.where(y != 1, np.maximum(margin - x, 0), 0)
+                      ).astype(x.dtype, copy=False),
         (input, target), reduction)
 
 
@@ -51,8 +51,9 @@ def hinge_embedding_loss_backward(grad_output, input, target, margin=1.0, size_a
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
     x, y = np.broadcast_arrays(np.asarray(input), np.asarray(target))
     upstream = upstream_per_element(grad_output, reduction, x.shape)
-    gradient_at = lambda active: {"input": unbroadcast(upstream * ((y != -1).astype(np.float64) - ((y != 1) & active)),
-                                                       np.shape(input))}
+    def gradient_at(active):
+        through = (y != -1).astype(np.float64) - ((y != 1) & active)
+        return {"input": unbroadcast(upstream * through, np.shape(input))}
     return _both_sides(gradient_at, np.where(y != 1, margin - x, 1.0))
 
 
@@ -167,8 +168,10 @@ def multi_margin_loss_backward(grad_output, input, target, p=1, margin=1.0, weig
     g = upstream_per_element(grad_output, reduction, shape).reshape(-1)
     if weight is not None:
         g = g * np.asarray(weight, dtype=np.float64)[target]
-    slope = np.where(others & (violation > 0), p * violation ** (p - 1), 0) * np.expand_dims(g, -1) / num_classes
-    gradient = slope - (np.arange(num_classes) == np.expand_dims(target, -1)) * slope.sum(axis=-1, keepdims=True)
+    slope = np.where(others & (violation > 0), p * violation ** (p - 1), 0) \
+        * np.expand_dims(g, -1) / num_classes
+    is_target = np.arange(num_classes) == np.expand_dims(target, -1)
+    gradient = slope - is_target * slope.sum(axis=-1, keepdims=True)
     return {"input": gradient.reshape(x.shape)}
 
 
@@ -227,8 +230,8 @@ def multilabel_margin_loss_backward(grad_output, input, target, size_average=Non
 def _check_cosine_dims(input1, input2, target):
     """torch's rule: a 1-D target for 2-D inputs, a 0-D target for 1-D inputs (their shapes may broadcast)."""
     if target.ndim not in (0, 1) or input1.ndim != target.ndim + 1 or input2.ndim != target.ndim + 1:
-        raise ValueError(f"target: expected a 1-D target for 2-D inputs or a 0-D target for 1-D "
-                         f"inputs, got target {target.shape}, input1 {input1.shape} and input2 {input2.shape}")
+        raise ValueError(f"target: expected a 1-D target for 2-D inputs or a 0-D target for 1-D inputs, got "
+                         f"target {target.shape}, input1 {input1.shape} and input2 {input2.shape}")
 
 
 def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):

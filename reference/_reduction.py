@@ -112,7 +112,8 @@ def check_same_dtype(input, **arrays):
     input's: torch's kernels of these losses take their arguments in one dtype."""
     for name, value in arrays.items():
         if value is not None and np.asarray(value).dtype != input.dtype:
-            raise TypeError(f"{name}: expected the input's dtype {input.dtype}, got {np.asarray(value).dtype}")
+            raise TypeError(f"{name}: expected the input's dtype {input.dtype}, "
+                            f"got {np.asarray(value).dtype}")
 
 
 def broadcast_with_input(input, target, name="target"):

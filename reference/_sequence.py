@@ -151,7 +151,8 @@ def ctc_loss_backward(grad_output, log_probs, targets, input_lengths, target_len
     skip_mask = np.full((batch, width), -np.inf)
     skip_mask[:, :-2] = np.where(can_skip[:, 2:], 0.0, -np.inf)  # from s to s + 2
     last = 2 * target_lengths
-    ends = (np.arange(width) == last[:, None]) | ((np.arange(width) == last[:, None] - 1) & (last[:, None] > 0))
+    positions = np.arange(width)
+    ends = (positions == last[:, None]) | ((positions == last[:, None] - 1) & (last[:, None] > 0))
     for t in reversed(range(steps)):
         padded[:, :-2] = beta
         following = _logsumexp_stack(np.stack([beta, padded[:, 1:-1], padded[:, 2:] + skip_mask])) + emit[t]
@@ -169,7 +170,8 @@ def ctc_loss_backward(grad_output, log_probs, targets, input_lengths, target_len
         g = g / (batch * np.maximum(target_lengths, 1))
     with np.errstate(divide="ignore", invalid="ignore"):
         gradient = np.exp(lp) - np.exp(np.log(by_class) + peak + nll[None, :, None] - lp)
-    gradient = np.where((np.arange(steps)[:, None] < input_lengths)[:, :, None], gradient, 0) * g[None, :, None]
+    within_input = (np.arange(steps)[:, None] < input_lengths)[:, :, None]
+    gradient = np.where(within_input, gradient, 0) * g[None, :, None]
     if zero_infinity:
         gradient = np.where(np.isinf(nll)[None, :, None], 0, gradient)
     return {"log_probs": gradient[:, 0] if unbatched else gradient}

@@ -69,8 +69,9 @@ def reg_cross_entropy_loss_backward(grad_output, input, target, weight=None, siz
 
 def cutmix_cross_entropy_backward(grad_output, input, target_a, target_b, lam, reduction="mean"):
     """lam times cross_entropy's gradient for y_a plus (1 - lam) times it for y_b."""
-    return {"input": lam * gradients.cross_entropy_backward(grad_output, input, target_a, reduction=reduction)["input"]
-            + (1 - lam) * gradients.cross_entropy_backward(grad_output, input, target_b, reduction=reduction)["input"]}
+    def of(target):
+        return gradients.cross_entropy_backward(grad_output, input, target, reduction=reduction)["input"]
+    return {"input": lam * of(target_a) + (1 - lam) * of(target_b)}
 
 
 def sigmoid_focal_loss_backward(grad_output, inputs, targets, alpha=0.25, gamma=2, reduction="none"):

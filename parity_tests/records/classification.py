@@ -52,6 +52,11 @@ def build_nll(rng, dims, variant, kwargs):
     return (log_probs, target), _class_weight(rng, dims, kwargs)
 
 
+def build_nll_4d(rng, dims, variant, kwargs):
+    """nll_loss of a (N, C, H, W) input (nn.NLLLoss2d's), other ranks refused."""
+    return build_nll(rng, dims, variant, kwargs) if len(dims) == 4 else None
+
+
 def build_cross_entropy(rng, dims, variant, kwargs):
     if variant == "probs":
         if kwargs.get("ignore_index", -100) >= 0:
@@ -255,7 +260,8 @@ def build_linear_cross_entropy(rng, dims, variant, kwargs):
         kwargs["linear_bias"] = rng.normal(0.0, 0.5, (num_classes, *out_features))
     if kwargs.get("options") == "chunked":
         kwargs["options"] = chunked_options()
-    return (rng.normal(0.0, 1.0, (*batch, in_features)), linear_weight, target), _class_weight(rng, logits_dims, kwargs)
+    input = rng.normal(0.0, 1.0, (*batch, in_features))
+    return (input, linear_weight, target), _class_weight(rng, logits_dims, kwargs)
 
 
 RECORDS = [
@@ -276,8 +282,7 @@ RECORDS = [
         name="nll_loss_4d", reference=reference.nll_loss, torch_fn=F.nll_loss,
         gradient=gradients.nll_loss_backward, differentiable=("input",),
         sizes={"small": (2, 21, 16, 16), "large": (8, 21, 128, 128)},
-        build=lambda rng, dims, variant,
-        kwargs: build_nll(rng, dims, variant, kwargs) if len(dims) == 4 else None,
+        build=build_nll_4d,
         shapes=(Shape("N2-C3-H4-W5", (2, 3, 4, 5)), Shape("N2-C3-H4-W5_permuted", (2, 3, 4, 5), "permuted")),
         keyword_grid={"weight": [None, "random"], "ignore_index": [-100, 1], "reduction": REDUCTION},
         module=nn.NLLLoss2d, random_dims=st.tuples(*[st.integers(1, 3)] * 4),

@@ -36,8 +36,8 @@ def legacy_cases(build, dims, variant=""):
         kwargs = {key: value for key, value in (("size_average", size_average), ("reduce", reduce))
                   if value is not None}
         name = "legacy-" + "-".join(f"{key}={value}" for key, value in kwargs.items())
-        cases.append(Case("", name, lambda rng,
-                          kwargs=kwargs: (build(rng, dims, variant, {})[0], dict(kwargs))))
+        arguments = lambda rng, kwargs=kwargs: (build(rng, dims, variant, {})[0], dict(kwargs))
+        cases.append(Case("", name, arguments))
     return cases
 
 

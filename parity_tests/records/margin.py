@@ -44,7 +44,9 @@ def build_multi_margin(rng, dims, variant, kwargs):
     if kwargs.get("weight") == "random":
         kwargs["weight"] = inputs.positive_weight(rng, classes)
     target = rng.integers(0, classes, dims[:-1])
-    return (rng.normal(0.0, 1.0, dims), target.reshape((1,) if len(dims) == 1 else ()) if variant else target), kwargs
+    if variant:  # flat_target: a (1,) target for a (C,) input, a 0-d one for a (1, C) input
+        target = target.reshape((1,) if len(dims) == 1 else ())
+    return (rng.normal(0.0, 1.0, dims), target), kwargs
 
 
 def build_multilabel_margin(rng, dims, variant, kwargs):

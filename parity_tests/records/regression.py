@@ -52,7 +52,8 @@ def build_gaussian(rng, dims, variant, kwargs):
     'broadcast': var of the input's shape and a target of one row, which torch broadcasts."""
     var_dims = {"same": dims, "broadcast": dims, "one_fewer_dim": dims[:-1],
                 "singleton_dim": dims[:-1] + (1,) if dims else None}[variant] if variant != "float" else ()
-    if var_dims is None or (variant != "same" and len(dims) < 2) or not inputs.broadcast_form(variant, dims, kwargs):
+    if var_dims is None or (variant != "same" and len(dims) < 2) \
+            or not inputs.broadcast_form(variant, dims, kwargs):
         return None
     var = float(rng.uniform(0.05, 2.0)) if variant == "float" else rng.uniform(0.05, 2.0, var_dims)
     target = rng.normal(0.0, 1.0, (1, *dims[1:]) if variant == "broadcast" else dims)
@@ -88,8 +89,9 @@ def poisson_edge_cases():
     """Counts 0, 1, 2 and large with full (Stirling only above 1), and a rate of 0 with eps."""
     counts = np.array([0.0, 1.0, 2.0, 1.5, 50.0])
     return [fixed_case(f"stirling_mask-log_input={log_input}-none",
-                       (np.array([0.5, 0.0, 1.0, 2.0, 3.0]) if log_input else np.array([0.5, 0.0, 1.0, 2.0, 40.0]), counts),
-                       {"full": True, "log_input": log_input, "reduction": "none"}) for log_input in (True, False)]
+                       (np.array([0.5, 0.0, 1.0, 2.0, 3.0 if log_input else 40.0]), counts),
+                       {"full": True, "log_input": log_input, "reduction": "none"})
+            for log_input in (True, False)]
 
 
 def gaussian_edge_cases():

@@ -1,5 +1,8 @@
-"""The reference's own contract: NumPy only, torch's signatures and warnings, dtype kept."""
+"""The reference's own contract: NumPy only, torch's signatures and warnings, dtype kept, each
+public function with its formula, examples and references."""
 import ast
+import doctest
+import importlib
 import inspect
 import re
 import subprocess
@@ -20,6 +23,22 @@ from .registry import Case
 from .tables import tolerance_for
 
 REFERENCE_DIR = Path(reference.__file__).parent
+PUBLIC_FUNCTIONS = [name for name in reference.__all__ if inspect.isfunction(getattr(reference, name))]
+
+
+@pytest.mark.parametrize("module", sorted({getattr(reference, name).__module__ for name in PUBLIC_FUNCTIONS}))
+def test_reference_docstring_examples_give_their_values(module):
+    """What `python -m pytest --doctest-modules reference` runs: each public function's Examples
+    (a worked example of the source documents, or a small case worked by hand) print the value
+    written under them."""
+    results = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert results.attempted > 0 and results.failed == 0, results
+
+
+@pytest.mark.parametrize("name", PUBLIC_FUNCTIONS)
+def test_each_public_function_has_examples_and_references(name):
+    doc = inspect.getdoc(getattr(reference, name))
+    assert "\nExamples:\n" in doc and ">>> " in doc and "\nReferences:\n" in doc, name
 
 
 def test_importing_reference_does_not_import_torch():

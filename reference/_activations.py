@@ -42,6 +42,20 @@ def softmax(input, dim=None, dtype=None):
     """softmax(x)_i = exp(x_i - m) / sum_j exp(x_j - m), with m = max_j x_j along `dim`.
 
     dtype casts the input first; dim=None follows torch's implicit-dim rule and warns.
+
+    Examples:
+        The worked example "002-softmax" of fixtures/worked_examples.json (torch.softmax of logits [2, 3,
+        0.1]; document 002_232c5df0b0faf7cf.txt):
+
+        >>> import numpy as np
+        >>> x = np.array([2.0, 3.0, 0.1])
+        >>> [round(v, 6) for v in softmax(x, dim=0).tolist()]
+        [0.258542, 0.702789, 0.03867]
+
+    References:
+        torch.nn.functional.softmax, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.softmax.html
+        the source document ../shared/seeds/002_232c5df0b0faf7cf.txt
     """
     x, axis = _prepare(input, dim, dtype, "softmax")
     exp = np.exp(_shifted(x, axis))
@@ -58,7 +72,20 @@ def softmax_backward(grad_output, input, dim=None, dtype=None):
 
 
 def log_softmax(input, dim=None, dtype=None):
-    """log_softmax(x)_i = (x_i - m) - log(sum_j exp(x_j - m)), with m = max_j x_j along `dim`."""
+    """log_softmax(x)_i = (x_i - m) - log(sum_j exp(x_j - m)), with m = max_j x_j along `dim`.
+
+    Examples:
+        By hand: x_i - log(sum_j e^x_j); the 1-D tensor of document 003_b9ec96481e6f403f.txt, dim given.
+
+        >>> import numpy as np
+        >>> [round(v, 6) for v in log_softmax(np.array([1.5, 2.2, 3.1, 0.9, 1.2, 1.7]), dim=0).tolist()]
+        [-2.34926, -1.64926, -0.74926, -2.94926, -2.64926, -2.14926]
+
+    References:
+        torch.nn.functional.log_softmax, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.log_softmax.html
+        the source document ../shared/seeds/003_b9ec96481e6f403f.txt, dim given.
+    """
     x, axis = _prepare(input, dim, dtype, "log_softmax")
     shifted = _shifted(x, axis)
     with np.errstate(divide="ignore"):  # an empty axis sums to 0; its result is empty anyway
@@ -76,7 +103,22 @@ def log_softmax_backward(grad_output, input, dim=None, dtype=None):
 
 
 def sigmoid(input):
-    """sigmoid(x) = 1 / (1 + exp(-x)), evaluated as e / (1 + e) with e = exp(x) for x < 0."""
+    """sigmoid(x) = 1 / (1 + exp(-x)), evaluated as e / (1 + e) with e = exp(x) for x < 0.
+
+    Examples:
+        The worked example "002-sigmoid" of fixtures/worked_examples.json (torch.sigmoid of logits [2, 3,
+        0.1]; document 002_232c5df0b0faf7cf.txt):
+
+        >>> import numpy as np
+        >>> x = np.array([2.0, 3.0, 0.1])
+        >>> [round(v, 6) for v in sigmoid(x).tolist()]
+        [0.880797, 0.952574, 0.524979]
+
+    References:
+        torch.nn.functional.sigmoid, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.sigmoid.html
+        the source document ../shared/seeds/002_232c5df0b0faf7cf.txt
+    """
     def formula(x):
         exp_neg_abs = np.exp(-np.abs(x))
         positive = 1 / (1 + exp_neg_abs)
@@ -91,7 +133,19 @@ def sigmoid_backward(grad_output, input):
 
 
 def logsigmoid(input):
-    """logsigmoid(x) = log(1 / (1 + exp(-x))) = min(x, 0) - log1p(exp(-|x|))."""
+    """logsigmoid(x) = log(1 / (1 + exp(-x))) = min(x, 0) - log1p(exp(-|x|)).
+
+    Examples:
+        By hand: log(1/2).
+
+        >>> import numpy as np
+        >>> round(float(logsigmoid(np.array(0.0))), 6)
+        -0.693147
+
+    References:
+        torch.nn.functional.logsigmoid, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.logsigmoid.html
+    """
     input = np.asarray(input)
     check_floating(input=input)
     return np.asarray(map_blocks(lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))), input))

@@ -106,6 +106,21 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     l_n = -w[y_n] * x[n, y_n] * [y_n != ignore_index]; x is (C,) or (N, C, d1, ..., dk).
     'mean' is sum_n l_n / sum_n w[y_n] [y_n != ignore_index] (torch's weighted mean; nan when
     every target is ignored or the batch is empty).
+
+    Examples:
+        The worked example "003-nll_loss-mean" of fixtures/worked_examples.json (F.nll_loss of the 3x3
+        'probabilities' against [1, 0, 2], mean; document 003_b9ec96481e6f403f.txt):
+
+        >>> import numpy as np
+        >>> x = np.array([[0.1, 0.4, 0.8], [0.2, 0.9, 0.2], [0.7, 0.1, 0.6]])
+        >>> y = np.array([1, 0, 2])
+        >>> round(float(nll_loss(x, y, reduction='mean')), 6)
+        -0.4
+
+    References:
+        torch.nn.functional.nll_loss, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.nll_loss.html
+        the source document ../shared/seeds/003_b9ec96481e6f403f.txt
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     input, target = np.asarray(input), np.asarray(target)
@@ -142,6 +157,21 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
       + e / C * sum_c w_c * -p[n, c]); 'mean' divides by sum_n w[y_n] [y_n != ignore_index].
     - probabilities (target shaped like input): q = (1 - e) * t + e / C,
       l_n = -sum_c w_c q[n, c] p[n, c]; 'mean' divides by N * d1 * ... * dk, not by the weights.
+
+    Examples:
+        The worked example "001-cross_entropy-1.2-target0" of fixtures/worked_examples.json
+        (nn.CrossEntropyLoss of [[0.8, 2.0, 1.2]] against target [0]; document 001_2cf915faea1e028e.txt):
+
+        >>> import numpy as np
+        >>> x = np.array([[0.8, 2.0, 1.2]])
+        >>> y = np.array([0])
+        >>> round(float(cross_entropy(x, y)), 6)
+        1.759915
+
+    References:
+        torch.nn.functional.cross_entropy, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.cross_entropy.html
+        the source document ../shared/seeds/001_2cf915faea1e028e.txt
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
@@ -253,6 +283,21 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 
     l_n = -w_n * (y_n * max(log x_n, -100) + (1 - y_n) * max(log(1 - x_n), -100)); the clamp
     at -100 is torch's, so that x = 0 or 1 gives a finite loss. 'mean' is the plain mean.
+
+    Examples:
+        The worked example "003-bce" of fixtures/worked_examples.json (F.binary_cross_entropy of a 3x3 P
+        against 0/1 Y; document 003_b9ec96481e6f403f.txt):
+
+        >>> import numpy as np
+        >>> x = np.array([[0.1, 0.9, 0.8], [0.2, 0.9, 0.1], [0.3, 0.4, 0.5]])
+        >>> y = np.array([[1.0, 0, 1], [0, 0, 1], [1, 1, 1]])
+        >>> round(float(binary_cross_entropy(x, y)), 6)
+        1.38556
+
+    References:
+        torch.nn.functional.binary_cross_entropy, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.binary_cross_entropy.html
+        the source document ../shared/seeds/003_b9ec96481e6f403f.txt
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     input, target = np.asarray(input), np.asarray(target)
@@ -291,6 +336,22 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     l_n = w_n * (p * y_n * softplus(-x_n) + (1 - y_n) * softplus(x_n)), i.e.
     -w_n * (p * y_n * log sigmoid(x_n) + (1 - y_n) * log(1 - sigmoid(x_n))), with pos_weight p
     broadcast against the input. Finite for every finite x; at x = +-inf it takes the limit.
+
+    Examples:
+        The worked example "002-bce_with_logits" of fixtures/worked_examples.json (nn.BCEWithLogitsLoss of
+        [[2, 3, 0.1]] against one-hot [[0, 1, 0]]: three binary losses averaged; document
+        002_232c5df0b0faf7cf.txt):
+
+        >>> import numpy as np
+        >>> x = np.array([[2.0, 3.0, 0.1]])
+        >>> y = np.array([[0.0, 1.0, 0.0]])
+        >>> round(float(binary_cross_entropy_with_logits(x, y)), 6)
+        0.973304
+
+    References:
+        torch.nn.functional.binary_cross_entropy_with_logits, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.binary_cross_entropy_with_logits.html
+        the source document ../shared/seeds/002_232c5df0b0faf7cf.txt
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     input, target = np.asarray(input), np.asarray(target)
@@ -330,6 +391,22 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     the class-mean of binary_cross_entropy_with_logits; 'mean' averages over samples. As in
     torch, input, target and weight broadcast together and the sum runs over the input's last
     axis (axis input.ndim - 1 of the broadcast loss), divided by the input's C.
+
+    Examples:
+        The worked example "001-per_row_sigmoid_losses" of fixtures/worked_examples.json (the class mean of
+        the sigmoid cross entropy table, per row (TensorFlow, float32): multilabel_soft_margin_loss with
+        reduction='none'; document 001_2cf915faea1e028e.txt):
+
+        >>> import numpy as np
+        >>> x = np.array([[12, 3, 2], [3, 10, 1], [1, 2, 5], [4, 6.5, 1.2], [3, 6, 1]])
+        >>> y = np.array([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 0]])
+        >>> [round(v, 6) for v in multilabel_soft_margin_loss(x, y, reduction='none').tolist()]
+        [1.725174, 1.453965, 1.148968, 0.494312, 1.454775]
+
+    References:
+        torch.nn.functional.multilabel_soft_margin_loss, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.multilabel_soft_margin_loss.html
+        the source document ../shared/seeds/001_2cf915faea1e028e.txt
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     input, target = np.asarray(input), np.asarray(target)
@@ -383,6 +460,17 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weig
     logits (N, C, *out_features). ignore_index=None means -100 (and must stay None for a target of
     probabilities). `options` configures torch's chunked kernel; the mathematics, and so the
     reference, does not depend on it.
+
+    Examples:
+        By hand: logits (1, 0): log(1 + e^-1).
+
+        >>> import numpy as np
+        >>> round(float(linear_cross_entropy(np.array([[1.0, 0.0]]), np.eye(2), np.array([0]))), 6)
+        0.313262
+
+    References:
+        torch.nn.functional.linear_cross_entropy, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.linear_cross_entropy.html
     """
     input, linear_weight, target = np.asarray(input), np.asarray(linear_weight), np.asarray(target)
     check_floating(input=input)

@@ -34,7 +34,19 @@ def _both_sides(gradient_at, z):
 
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
     """l_n = x_n if y_n = 1, max(0, margin - x_n) if y_n = -1; any other y_n gets both terms,
-    as in torch: [y != -1] x + [y != 1] max(0, margin - x)."""
+    as in torch: [y != -1] x + [y != 1] max(0, margin - x).
+
+    Examples:
+        By hand: (0.3 + max(0, 1 - 2)) / 2.
+
+        >>> import numpy as np
+        >>> round(float(hinge_embedding_loss(np.array([0.3, 2.0]), np.array([1.0, -1.0]))), 6)
+        0.15
+
+    References:
+        torch.nn.functional.hinge_embedding_loss, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.hinge_embedding_loss.html
+    """
     reduction = resolve_reduction(size_average, reduce, reduction)
     check_floating(input=np.asarray(input))
     input, target = np.broadcast_arrays(np.asarray(input), np.asarray(target))
@@ -59,7 +71,20 @@ def hinge_embedding_loss_backward(grad_output, input, target, margin=1.0, size_a
 
 def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
     """l_n = max(0, -y_n (x1_n - x2_n) + margin), the three arguments broadcast together
-    (they must have the same number of dimensions, as torch requires)."""
+    (they must have the same number of dimensions, as torch requires).
+
+    Examples:
+        By hand: (max(0, 0.5 - 0.2) + max(0, 0.1 - 0.9)) / 2.
+
+        >>> import numpy as np
+        >>> x1, x2 = np.array([0.2, 0.9]), np.array([0.5, 0.1])
+        >>> round(float(margin_ranking_loss(x1, x2, np.array([1.0, 1.0]))), 6)
+        0.15
+
+    References:
+        torch.nn.functional.margin_ranking_loss, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.margin_ranking_loss.html
+    """
     reduction = resolve_reduction(size_average, reduce, reduction)
     input1, input2, target = np.asarray(input1), np.asarray(input2), np.asarray(target)
     if not input1.ndim == input2.ndim == target.ndim:
@@ -90,7 +115,19 @@ def margin_ranking_loss_backward(grad_output, input1, input2, target, margin=0,
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """l_n = log(1 + exp(-y_n x_n)), computed as max(z, 0) + log1p(exp(-|z|)) with z = -y x,
-    so it stays finite where exp(z) overflows; 'mean' averages over every element."""
+    so it stays finite where exp(z) overflows; 'mean' averages over every element.
+
+    Examples:
+        By hand: log(1 + e^0).
+
+        >>> import numpy as np
+        >>> round(float(soft_margin_loss(np.array([0.0]), np.array([1.0]))), 6)
+        0.693147
+
+    References:
+        torch.nn.functional.soft_margin_loss, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.soft_margin_loss.html
+    """
     reduction = resolve_reduction(size_average, reduce, reduction)
     def loss(x, y):
         margin = -y * x
@@ -132,7 +169,19 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
                       reduction="mean"):
     """Multi-class hinge: l_n = 1/C sum_{i != y_n} w[y_n] max(0, margin - x[n, y_n] + x[n, i])^p,
     p in {1, 2}; x is (N, C), (C,) or 0-d (C = 1); 'none' has the target's shape; 'mean' is the
-    plain mean over samples."""
+    plain mean over samples.
+
+    Examples:
+        By hand: (0.3 + 0.4 + 0.6) / 4, torch's documented example.
+
+        >>> import numpy as np
+        >>> round(float(multi_margin_loss(np.array([[0.1, 0.2, 0.4, 0.8]]), np.array([3]))), 6)
+        0.325
+
+    References:
+        torch.nn.functional.multi_margin_loss, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.multi_margin_loss.html
+    """
     reduction = resolve_reduction(size_average, reduce, reduction)
     if p not in (1, 2):
         raise ValueError(f"p: only p == 1 and p == 2 are supported, got {p}")
@@ -202,7 +251,20 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     often as they appear, as torch does) and the others i not in T_n,
     l_n = 1/C sum_{j in T_n} sum_{i not in T_n} max(0, 1 - (x[n, j] - x[n, i])).
     Evaluated on a (N, C, C) array of pairwise margins; a (C,) or 0-d input (C = 1) is one sample,
-    whose 'none' is 0-d."""
+    whose 'none' is 0-d.
+
+    Examples:
+        By hand: torch's documented example.
+
+        >>> import numpy as np
+        >>> x, y = np.array([[0.1, 0.2, 0.4, 0.8]]), np.array([[3, 0, -1, 1]])
+        >>> round(float(multilabel_margin_loss(x, y)), 6)
+        0.85
+
+    References:
+        torch.nn.functional.multilabel_margin_loss, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.multilabel_margin_loss.html
+    """
     reduction = resolve_reduction(size_average, reduce, reduction)
     input, target = np.asarray(input), np.asarray(target)
     check_floating(input=input)
@@ -236,7 +298,20 @@ def _check_cosine_dims(input1, input2, target):
 
 def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
     """With cos_n = x1_n . x2_n / sqrt((|x1_n|^2 + 1e-12)(|x2_n|^2 + 1e-12)) (torch's epsilon):
-    l_n = 1 - cos_n if y_n = 1, max(0, cos_n - margin) if y_n = -1, and 0 for any other y_n."""
+    l_n = 1 - cos_n if y_n = 1, max(0, cos_n - margin) if y_n = -1, and 0 for any other y_n.
+
+    Examples:
+        By hand: ((1 - 1/sqrt 2) + max(0, 1 - 0)) / 2.
+
+        >>> import numpy as np
+        >>> x1, x2 = np.array([[1.0, 0.0], [1.0, 1.0]]), np.array([[1.0, 1.0], [1.0, 1.0]])
+        >>> round(float(cosine_embedding_loss(x1, x2, np.array([1.0, -1.0]))), 6)
+        0.646447
+
+    References:
+        torch.nn.functional.cosine_embedding_loss, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.cosine_embedding_loss.html
+    """
     reduction = resolve_reduction(size_average, reduce, reduction)
     input1, input2, target = np.asarray(input1), np.asarray(input2), np.asarray(target)
     _check_cosine_dims(input1, input2, target)
@@ -306,7 +381,20 @@ def _triplet_loss(distance, anchor, positive, negative, margin, swap, reduction)
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
                         size_average=None, reduce=None, reduction="mean"):
     """l_n = max(0, margin + d(a_n, p_n) - d(a_n, n_n)), d(u, v) = ||u - v + eps||_p (torch adds
-    eps to the difference); with swap, d(a, n) becomes min(d(a, n), d(p, n))."""
+    eps to the difference); with swap, d(a, n) becomes min(d(a, n), d(p, n)).
+
+    Examples:
+        By hand: |a - p| - |a - n| + 1 = 5 - 1 + 1, eps = 1e-6 aside.
+
+        >>> import numpy as np
+        >>> a, p, n = np.array([[0.0, 0.0]]), np.array([[3.0, 4.0]]), np.array([[0.0, 1.0]])
+        >>> round(float(triplet_margin_loss(a, p, n)), 4)
+        5.0
+
+    References:
+        torch.nn.functional.triplet_margin_loss, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.triplet_margin_loss.html
+    """
     reduction = resolve_reduction(size_average, reduce, reduction)
     anchor, positive, negative = _check_triplet(anchor, positive, negative, margin)
     distance = lambda u, v: _pairwise_distance(u, v, p, eps)
@@ -366,7 +454,20 @@ def triplet_margin_loss_backward(grad_output, anchor, positive, negative, margin
 def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0,
                                       swap=False, reduction="mean"):
     """triplet_margin_loss with any distance: l_n = max(0, margin + d(a_n, p_n) - d(a_n, n_n)),
-    d = distance_function (NumPy arrays in and out), by default ||u - v + 1e-6||_2."""
+    d = distance_function (NumPy arrays in and out), by default ||u - v + 1e-6||_2.
+
+    Examples:
+        By hand: the pairwise distance: 5 - 1 + 1.
+
+        >>> import numpy as np
+        >>> a, p, n = np.array([[0.0, 0.0]]), np.array([[3.0, 4.0]]), np.array([[0.0, 1.0]])
+        >>> round(float(triplet_margin_with_distance_loss(a, p, n)), 4)
+        5.0
+
+    References:
+        torch.nn.functional.triplet_margin_with_distance_loss, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.triplet_margin_with_distance_loss.html
+    """
     check_reduction(reduction)
     anchor, positive, negative = _check_triplet(anchor, positive, negative, margin)
     return _triplet_loss(distance_function or _pairwise_distance, anchor, positive, negative, margin,

@@ -72,6 +72,21 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     """l_n = w_n * |x_n - y_n|; 'mean' is sum(w * l) / sum(w) with a weight, else the mean.
 
     A target of another shape is broadcast against the input, with torch's warning.
+
+    Examples:
+        The worked example "001-l1_loss" of fixtures/worked_examples.json (nn.L1Loss of ones(2, 2) against
+        [[0, 1], [2, 3]]: (1 + 0 + 1 + 2) / 4; document 001_2cf915faea1e028e.txt):
+
+        >>> import numpy as np
+        >>> x = np.array([[1.0, 1.0], [1.0, 1.0]])
+        >>> y = np.array([[0.0, 1.0], [2.0, 3.0]])
+        >>> round(float(l1_loss(x, y)), 6)
+        1.0
+
+    References:
+        torch.nn.functional.l1_loss, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.l1_loss.html
+        the source document ../shared/seeds/001_2cf915faea1e028e.txt
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     return _reduce_distance(np.abs, input, target, weight, reduction, True)
@@ -86,7 +101,23 @@ def l1_loss_backward(grad_output, input, target, size_average=None, reduce=None,
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
-    """l_n = w_n * (x_n - y_n)^2; 'mean' is sum(w * l) / sum(w) with a weight, else the mean."""
+    """l_n = w_n * (x_n - y_n)^2; 'mean' is sum(w * l) / sum(w) with a weight, else the mean.
+
+    Examples:
+        The worked example "001-mse_loss" of fixtures/worked_examples.json (nn.MSELoss of the same pair;
+        document 001_2cf915faea1e028e.txt):
+
+        >>> import numpy as np
+        >>> x = np.array([[1.0, 1.0], [1.0, 1.0]])
+        >>> y = np.array([[0.0, 1.0], [2.0, 3.0]])
+        >>> round(float(mse_loss(x, y)), 6)
+        1.5
+
+    References:
+        torch.nn.functional.mse_loss, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.mse_loss.html
+        the source document ../shared/seeds/001_2cf915faea1e028e.txt
+    """
     reduction = resolve_reduction(size_average, reduce, reduction)
     return _reduce_distance(np.square, input, target, weight, reduction, True)
 
@@ -110,6 +141,21 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     """With d = |x - y|: l = 0.5 d^2 / beta if d < beta, else d - 0.5 beta (d == beta is on the
     linear branch; both give 0.5 beta), i.e. huber(d, delta=beta) / beta. beta = 0 is exactly
     l1_loss; a negative beta is an error.
+
+    Examples:
+        The worked example "001-smooth_l1_loss" of fixtures/worked_examples.json (nn.SmoothL1Loss of the same
+        pair; document 001_2cf915faea1e028e.txt):
+
+        >>> import numpy as np
+        >>> x = np.array([[1.0, 1.0], [1.0, 1.0]])
+        >>> y = np.array([[0.0, 1.0], [2.0, 3.0]])
+        >>> round(float(smooth_l1_loss(x, y)), 6)
+        0.625
+
+    References:
+        torch.nn.functional.smooth_l1_loss, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.smooth_l1_loss.html
+        the source document ../shared/seeds/001_2cf915faea1e028e.txt
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     if beta < 0:
@@ -134,6 +180,20 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 
     huber_loss(delta) == delta * smooth_l1_loss(beta=delta). With a weight, 'mean' is the plain
     mean of w * l (not divided by sum(w), unlike l1_loss and mse_loss). delta must be positive.
+
+    Examples:
+        The worked example "keras-huber_loss" of fixtures/worked_examples.json (Huber loss with delta 1;
+        document losses_test.py (as cited in issue 3)):
+
+        >>> import numpy as np
+        >>> x = np.array([[0.9, 0.2, 0.2], [0.8, 0.4, 0.6]])
+        >>> y = np.array([[1.0, 0, 1], [1, 0, 0]])
+        >>> round(float(huber_loss(x, y)), 6)
+        0.104167
+
+    References:
+        torch.nn.functional.huber_loss, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.huber_loss.html
     """
     check_reduction(reduction)
     check_floating(input=np.asarray(input))
@@ -159,6 +219,17 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     with log_target) contributes 0, as its limit; a negative y gives nan, as in torch.
     'batchmean' divides the sum by the batch size x.shape[0]; 'mean' divides by every element and
     warns, as torch does.
+
+    Examples:
+        By hand: 0.25 log(0.25 / 0.5) + 0.75 log(0.75 / 0.5).
+
+        >>> import numpy as np
+        >>> round(float(kl_div(np.log(np.array([0.5, 0.5])), np.array([0.25, 0.75]), reduction='sum')), 6)
+        0.130812
+
+    References:
+        torch.nn.functional.kl_div, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.kl_div.html
     """
     if size_average is None and reduce is None and reduction == "mean":
         warnings.warn(
@@ -211,6 +282,20 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     """Poisson negative log likelihood of a rate: l = exp(x) - y x with log_input, else
     x - y log(x + eps). full adds Stirling's approximation of log(y!),
     y log y - y + 0.5 log(2 pi y), only where y > 1 (torch's mask). input and target broadcast.
+
+    Examples:
+        The worked example "keras-poisson_nll_loss" of fixtures/worked_examples.json (Poisson loss of a rate
+        given directly (log_input=False); document losses_test.py (as cited in issue 3)):
+
+        >>> import numpy as np
+        >>> x = np.array([[1.0, 9, 2], [5, 2, 6]])
+        >>> y = np.array([[4.0, 8, 12], [8, 1, 3]])
+        >>> round(float(poisson_nll_loss(x, y, log_input=False)), 6)
+        -3.306582
+
+    References:
+        torch.nn.functional.poisson_nll_loss, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.poisson_nll_loss.html
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     input, target = np.asarray(input), np.asarray(target)
@@ -270,6 +355,17 @@ def _check_variance(var, input):
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
     """Gaussian negative log likelihood: l = 0.5 (log(max(var, eps)) + (x - y)^2 / max(var, eps)),
     plus 0.5 log(2 pi) if full. eps clamps the variance (it is not added to it).
+
+    Examples:
+        By hand: (log 2 + (1 - 3)^2 / 2) / 2.
+
+        >>> import numpy as np
+        >>> round(float(gaussian_nll_loss(np.array([1.0]), np.array([3.0]), np.array([2.0]))), 6)
+        1.346574
+
+    References:
+        torch.nn.functional.gaussian_nll_loss, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.gaussian_nll_loss.html
     """
     input, target = np.asarray(input), np.asarray(target)
     var = _check_variance(var, input)

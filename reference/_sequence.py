@@ -110,6 +110,18 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     -logsumexp(alpha_{T-1}(2L), alpha_{T-1}(2L-1)): inf where no alignment exists (0 with
     zero_infinity). 'mean' divides each loss by its target length (at least 1), then averages.
     Vectorized over the batch and the extended positions; the loop is over time only.
+
+    Examples:
+        By hand: one step, one label: -log 0.75.
+
+        >>> import numpy as np
+        >>> log_probs = np.log(np.array([[[0.25, 0.75]]]))  # T = 1, N = 1, C = 2
+        >>> round(float(ctc_loss(log_probs, np.array([[1]]), np.array([1]), np.array([1]))), 6)
+        0.287682
+
+    References:
+        torch.nn.functional.ctc_loss, documented at
+        https://pytorch.org/docs/stable/generated/torch.nn.functional.ctc_loss.html
     """
     check_reduction(reduction)
     unbatched = np.ndim(log_probs) == 2

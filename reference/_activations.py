@@ -31,6 +31,15 @@ def _prepare(input, dim, dtype, name):
     return x.reshape(x.shape or (1,)), dim
 
 
+def logsumexp(x, axis):
+    """log(sum(exp(x))) along axis, shifted by the finite maximum so that it cannot overflow (a
+    slice of only -inf gives -inf)."""
+    peak = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    peak = np.where(np.isfinite(peak), peak, 0)
+    with np.errstate(divide="ignore"):
+        return (np.log(np.exp(x - peak).sum(axis=axis, keepdims=True)) + peak).squeeze(axis)
+
+
 def _shifted(x, axis):
     """x minus its maximum along axis. As in torch, a slice holding +inf, or only -inf, becomes
     nan (inf - inf), and so does its softmax."""

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from ._activations import log_softmax, sigmoid
+from ._activations import log_softmax, logsumexp, sigmoid
 from ._reduction import (
     broadcast_weight,
     broadcast_with_input,
@@ -90,13 +90,6 @@ def _scatter_class(shape, target, values):
     np.add.at(out, _class_positions(shape, target).reshape(-1), np.reshape(values, -1))
     return out.reshape(shape)
 
-
-def _logsumexp(input, axis):
-    """log(sum(exp(x))) along axis, shifted by the finite maximum so that it cannot overflow."""
-    peak = np.max(input, axis=axis, keepdims=True, initial=-np.inf)
-    peak = np.where(np.isfinite(peak), peak, 0)
-    total = np.exp(input - peak).sum(axis=axis, keepdims=True)
-    return (np.log(total) + peak).squeeze(axis)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -188,7 +181,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     weight_given = weight is not None
     weight = _check_class_weight(weight, num_classes, input.dtype)
     target_weight = _target_weight(weight, target, kept).astype(input.dtype)
-    log_normalizer = _logsumexp(input, axis)
+    log_normalizer = logsumexp(input, axis)
     loss = (1 - label_smoothing) * target_weight * (log_normalizer - _take_class(input, target))
     if label_smoothing > 0:
         # sum_c w_c * -p[n, c] = sum(w) * logsumexp(x_n) - sum_c w_c x[n, c]

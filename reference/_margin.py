@@ -401,13 +401,15 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     return _triplet_loss(distance, anchor, positive, negative, margin, swap, reduction)
 
 
-def _distance_slope(u, v, p, eps):
-    """d ||u - v + eps||_p / du = sign(w) |w|^(p-1) / ||w||_p^(p-1), w = u - v + eps (0 where
-    the distance is 0, as torch's norm gives)."""
+def pairwise_distance_slopes(u, v, p=2, eps=1e-6):
+    """(d/du, d/dv) of ||u - v + eps||_p along the last axis: d/du = sign(w) |w|^(p-1) /
+    ||w||_p^(p-1) with w = u - v + eps (0 where the distance is 0, as torch's norm gives), and
+    d/dv its negative."""
     w = u - v + eps
     norm = np.linalg.norm(w, ord=p, axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(norm > 0, np.sign(w) * np.abs(w) ** (p - 1) / norm ** (p - 1), 0)
+        slope = np.where(norm > 0, np.sign(w) * np.abs(w) ** (p - 1) / norm ** (p - 1), 0)
+    return slope, -slope
 
 
 def _triplet_backward(distance, slope, grad_output, anchor, positive, negative, margin, swap, reduction):
@@ -438,17 +440,11 @@ def _triplet_backward(distance, slope, grad_output, anchor, positive, negative, 
 def triplet_margin_loss_backward(grad_output, anchor, positive, negative, margin=1.0, p=2,
                                  eps=1e-6, swap=False,
                                  size_average=None, reduce=None, reduction="mean"):
-    """_triplet_backward with d(u, v) = ||u - v + eps||_p, whose d/du = sign(w) |w|^(p-1) /
-    ||w||_p^(p-1), w = u - v + eps (0 where the distance is 0, as torch's norm gives), and d/dv
-    its negative."""
+    """_triplet_backward with d(u, v) = ||u - v + eps||_p (pairwise_distance_slopes)."""
     reduction = resolve_reduction(size_average, reduce, reduction, warn=False)
-
-    def slope(u, v):
-        j = _distance_slope(u, v, p, eps)
-        return j, -j
-    return _triplet_backward(lambda u, v: _pairwise_distance(u, v, p, eps), slope, grad_output,
-                             anchor, positive,
-                             negative, margin, swap, reduction)
+    return _triplet_backward(lambda u, v: _pairwise_distance(u, v, p, eps),
+                             lambda u, v: pairwise_distance_slopes(u, v, p, eps), grad_output,
+                             anchor, positive, negative, margin, swap, reduction)
 
 
 def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0,
@@ -478,14 +474,10 @@ def triplet_margin_with_distance_loss_backward(grad_output, anchor, positive, ne
                                                distance_function=None,
                                                margin=1.0, swap=False, reduction="mean"):
     """_triplet_backward with the distance's own gradient, distance_function.gradient(u, v) ->
-    (d/du, d/dv); the default distance ||u - v + 1e-6||_2 has d/du = w / ||w||, d/dv = -d/du."""
+    (d/du, d/dv); the default distance ||u - v + 1e-6||_2 has pairwise_distance_slopes."""
     check_reduction(reduction)
     if distance_function is None:
-        distance_function = _pairwise_distance
-
-        def slope(u, v):
-            j = _distance_slope(u, v, 2, 1e-6)
-            return j, -j
+        distance_function, slope = _pairwise_distance, pairwise_distance_slopes
     else:
         slope = getattr(distance_function, "gradient", None)
         if slope is None:

@@ -1,15 +1,8 @@
 """Sequence losses: ctc_loss."""
 import numpy as np
 
+from ._activations import logsumexp
 from ._reduction import check_floating, check_reduction, reduce_loss, upstream_per_element
-
-
-def _logsumexp_stack(terms):
-    """log(sum(exp)) over the first axis of a stack, shifted by its finite maximum."""
-    peak = np.max(terms, axis=0)
-    peak = np.where(np.isfinite(peak), peak, 0)
-    with np.errstate(divide="ignore"):
-        return np.log(np.exp(terms - peak).sum(axis=0)) + peak
 
 
 def _padded_targets(targets, target_lengths, batch):
@@ -88,7 +81,7 @@ def _ctc_alphas(emit, can_skip, input_lengths, target_lengths):
         if t:
             padded[:, 2:] = alpha
             terms = np.stack([alpha, padded[:, 1:-1], padded[:, :-2] + skip_mask])
-            alpha = np.where(running[t], _logsumexp_stack(terms) + emit[t], alpha)
+            alpha = np.where(running[t], logsumexp(terms, 0) + emit[t], alpha)
         alphas[t] = alpha
     return alphas
 
@@ -97,7 +90,7 @@ def _ctc_nll(alpha, target_lengths):
     """-logsumexp(alpha(2L), alpha(2L - 1)) per sample, from its last alpha."""
     rows, last = np.arange(alpha.shape[0]), 2 * target_lengths
     ends = np.stack([alpha[rows, last], np.where(last > 0, alpha[rows, np.maximum(last - 1, 0)], -np.inf)])
-    return -_logsumexp_stack(ends)
+    return -logsumexp(ends, 0)
 
 
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
@@ -167,7 +160,7 @@ def ctc_loss_backward(grad_output, log_probs, targets, input_lengths, target_len
     ends = (positions == last[:, None]) | ((positions == last[:, None] - 1) & (last[:, None] > 0))
     for t in reversed(range(steps)):
         padded[:, :-2] = beta
-        following = _logsumexp_stack(np.stack([beta, padded[:, 1:-1], padded[:, 2:] + skip_mask])) + emit[t]
+        following = logsumexp(np.stack([beta, padded[:, 1:-1], padded[:, 2:] + skip_mask]), 0) + emit[t]
         start = np.where(ends, emit[t], -np.inf)
         beta = np.where((t == input_lengths - 1)[:, None], start,
                         np.where((t < input_lengths)[:, None], following, -np.inf))

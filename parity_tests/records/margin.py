@@ -6,6 +6,7 @@ from torch import nn
 
 import reference
 from reference import gradients
+from reference._margin import pairwise_distance_slopes
 
 from ..registry import BadCall, LossRecord, Shape, Twin
 from . import inputs
@@ -81,13 +82,6 @@ def build_triplet(rng, dims, variant, kwargs):
     return (anchor, positive, negative), kwargs
 
 
-def _pairwise_slope(u, v):
-    """d/du and d/dv of ||u - v + 1e-6||_2: w / ||w|| and its negative."""
-    w = u - v + 1e-6
-    j = w / np.linalg.norm(w, axis=-1, keepdims=True)
-    return j, -j
-
-
 def _one_minus_cosine_slope(u, v):
     """d/du of 1 - u.v / (|u| |v|) = -(v / (|u| |v|) - cos u / |u|^2), and symmetrically."""
     nu, nv = np.linalg.norm(u, axis=-1, keepdims=True), np.linalg.norm(v, axis=-1, keepdims=True)
@@ -96,7 +90,7 @@ def _one_minus_cosine_slope(u, v):
 
 
 PAIRWISE = Twin("pairwise", lambda u, v: F.pairwise_distance(u, v),
-                lambda u, v: np.linalg.norm(u - v + 1e-6, axis=-1), _pairwise_slope)
+                lambda u, v: np.linalg.norm(u - v + 1e-6, axis=-1), pairwise_distance_slopes)
 COSINE = Twin("one_minus_cosine", lambda u, v: 1 - F.cosine_similarity(u, v, dim=-1),
               lambda u, v: 1 - np.einsum("...d,...d->...", u, v)
               / np.maximum(np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1), 1e-8),

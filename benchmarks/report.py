@@ -12,7 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from parity_tests.measured_table import markdown_table
-from parity_tests.tables import write_atomically
+from parity_tests.tolerances_and_ledgers import write_atomically
 
 from .kernels import ELEMENTWISE_TARGET, IMPLEMENTATIONS, NO_TRANSCENDENTAL
 

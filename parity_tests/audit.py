@@ -31,7 +31,7 @@ def measure(record, case, dtype, device="cpu"):
     """[(kind, argument, fraction of the tolerance, tolerance source)] of one case's value and
     gradients; torch's error propagates (a kernel it lacks, a call it refuses)."""
     from .harness import expected_dtype, fraction_of_tolerance, run_backward, run_case
-    from .tables import tolerance_for
+    from .tolerances_and_ledgers import tolerance_for
     actual, expected, (_, torch_kwargs) = run_case(record, case, dtype, device)
     tolerance = tolerance_for(record.name, device, dtype, case.name)
     rows = [("value", "",
@@ -50,7 +50,7 @@ def measure(record, case, dtype, device="cpu"):
 def known(record, case, dtype, kind, argument, device="cpu"):
     """Whether the ledger names this check (a known torch divergence)."""
     from .case_ids import CheckId
-    from .tables import divergences_for
+    from .tolerances_and_ledgers import divergences_for
     return bool(divergences_for(str(CheckId(record.name, device, dtype, case.name, argument))))
 
 
@@ -151,7 +151,7 @@ def run_one(task):
 def tolerance_citations(rows):
     """{tolerance source: [the rows it applied to]}, for every low-precision tolerance of the
     fixtures (the defaults and the overrides), reached by the draws or not."""
-    from .tables import TOLERANCES, as_list
+    from .tolerances_and_ledgers import TOLERANCES, as_list
     sources = [f"default {dtype}{label}" for dtype in LOW_PRECISION for label in ("", " gradient")]
     sources += [override["id"] for override in TOLERANCES["overrides"]
                 if any(d in LOW_PRECISION for d in as_list(override.get("dtype", LOW_PRECISION)))]

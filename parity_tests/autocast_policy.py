@@ -2,7 +2,7 @@
 dtype its output should have, which inputs autocast rounds, and the precision it computes in."""
 from dataclasses import dataclass
 
-from .tables import load
+from .tolerances_and_ledgers import load
 
 POLICY = load("autocast.json")
 PRECISION = ("float64", "float32", "float16",

@@ -23,7 +23,7 @@ def first_check(entry):
     whose check id matches the entry (plain checks before those under a transform), or None."""
     from .case_ids import CheckId
     from .records import RECORDS
-    from .tables import tests_pattern
+    from .tolerances_and_ledgers import tests_pattern
     pattern = tests_pattern(entry)
     cases = {record.name: record.cases() for record in RECORDS if record.torch_fn is not None}
     for transform in ("", "double_backward", "vmap", "autocast"):
@@ -131,7 +131,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     import warnings
     warnings.simplefilter("ignore")
-    from .tables import LEDGER
+    from .tolerances_and_ledgers import LEDGER
     args.out.mkdir(parents=True, exist_ok=True)
     index = ["# Findings: torch's known divergences, ready for upstream", "",
              "`python -m parity_tests.findings` writes these from fixtures/known_divergences.json.", ""]

@@ -38,7 +38,7 @@ from .harness import (
 from .records import BUILT_IN, BY_NAME
 from .registry import FLOAT_DTYPES
 from .runner import not_implemented
-from .tables import FIXTURES, arbitrary, tolerance_for, write_atomically
+from .tolerances_and_ledgers import FIXTURES, arbitrary, tolerance_for, write_atomically
 
 GOLDEN_DIR = FIXTURES / "golden"
 CLASSES = ("regressed", "fixed", "drifted", "hardware", "new", "removed", "unchanged")  # the worst first

@@ -6,7 +6,7 @@ import json
 from collections import defaultdict
 
 from .runner import BETTER, NEW, SHARED, UNSUPPORTED
-from .tables import LEDGER, write_atomically
+from .tolerances_and_ledgers import LEDGER, write_atomically
 
 COLUMNS = ("loss", "device", "dtype", "tolerance", "rtol", "atol", "cases", "max abs err", "max rel err",
            "worst % of tol", "new divergences", "torch's known divergences", "agrees where torch diverges",

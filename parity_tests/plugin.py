@@ -184,7 +184,7 @@ def pytest_report_header(config):
 
     from .harness import present_devices
     from .records import RECORDS
-    from .tables import LEDGER
+    from .tolerances_and_ledgers import LEDGER
     from .under_test import parity_run
     run = parity_run(config)
     return [

@@ -46,7 +46,7 @@ from .harness import (
     torch_arguments,
     upstream_has_zeros,
 )
-from .tables import compile_divergences_for, divergences_for, tolerance_for
+from .tolerances_and_ledgers import compile_divergences_for, divergences_for, tolerance_for
 from .under_test import UnderTest, parity_run
 
 SHOWN_IN_FULL = 3  # failing checks whose whole message a failing item shows

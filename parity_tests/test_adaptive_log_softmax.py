@@ -10,7 +10,7 @@ import reference
 
 from .harness import TORCH_DTYPES, compare
 from .runner import parity_row
-from .tables import tolerance_for
+from .tolerances_and_ledgers import tolerance_for
 
 CONFIGS = {  # in_features, n_classes, cutoffs, div_value, head_bias
     "two_clusters": (8, 12, [3, 7], 4.0, False),

@@ -15,9 +15,9 @@ from .harness import (
     upstream_has_zeros,
     with_argument,
 )
-from .nested import needs_checkout, run_pytest_inline
 from .records import BY_NAME, RECORDS
 from .runner import ItemRunner
+from .suite_runs import needs_checkout, run_pytest_inline
 
 
 def pytest_generate_tests(metafunc):

@@ -5,7 +5,7 @@ import json
 
 from benchmarks import report
 
-from .nested import needs_checkout, run_pytest_inline
+from .suite_runs import needs_checkout, run_pytest_inline
 
 
 @needs_checkout

@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from .compiled import NotCompiled, compiled, compiler
-from .nested import run_pytest
 from .records import RECORDS
-from .tables import load
+from .suite_runs import run_pytest
+from .tolerances_and_ledgers import load
 
 BACKEND = "aot_eager_decomp_partition"  # torch's decompositions without code generation: fast
 

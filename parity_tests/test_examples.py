@@ -13,7 +13,14 @@ import torch.nn.functional as F
 import reference
 
 from .examples import focal_loss, focal_missing, reference_losses, torch_losses
-from .nested import NO_LOSS_WEIGHTS, ROOT, TAKES_LOSS_WEIGHTS, needs_checkout, run_pytest, run_pytest_inline
+from .suite_runs import (
+    NO_LOSS_WEIGHTS,
+    ROOT,
+    TAKES_LOSS_WEIGHTS,
+    needs_checkout,
+    run_pytest,
+    run_pytest_inline,
+)
 
 
 def logits_and_targets(rng, shape=(6, 4)):

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from . import audit, findings
-from .tables import LEDGER, TOLERANCES
+from .tolerances_and_ledgers import LEDGER, TOLERANCES
 
 
 def test_an_audit_of_a_few_draws_measures_values_and_gradients(torch_under_test):

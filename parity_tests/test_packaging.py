@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from .nested import ROOT, child_environment, needs_checkout
+from .suite_runs import ROOT, child_environment, needs_checkout
 
 
 def run(*args, cwd, env=None):

@@ -11,7 +11,7 @@ from .harness import compare, describe_call, expected_dtype, run_case, torch_arg
 from .random_cases import draw_case
 from .records import BY_NAME, RECORDS
 from .runner import skip_if_not_implemented
-from .tables import divergences_for, tolerance_for
+from .tolerances_and_ledgers import divergences_for, tolerance_for
 
 RANDOMIZED = [record.name for record in RECORDS if record.random_dims is not None]
 

@@ -20,7 +20,7 @@ from .harness import compare, run_case, skip_if_unavailable
 from .records import BUILT_IN, RECORDS
 from .records.inputs import ELEMENTWISE_SIZES
 from .registry import Case
-from .tables import tolerance_for
+from .tolerances_and_ledgers import tolerance_for
 
 REFERENCE_DIR = Path(reference.__file__).parent
 PUBLIC_FUNCTIONS = [name for name in reference.__all__ if inspect.isfunction(getattr(reference, name))]

@@ -18,7 +18,7 @@ from .api_drift import ApiDrift, expected_parameters, parameters, signature_drif
 from .case_ids import CheckId, value_id
 from .harness import TORCH_VERSION, describe_call, skip_if_unavailable, to_torch, unavailable
 from .records import BY_NAME, RECORDS
-from .tables import COMPILE_LEDGER, LEDGER, TOLERANCES, arbitrary, load
+from .tolerances_and_ledgers import COMPILE_LEDGER, LEDGER, TOLERANCES, arbitrary, load
 
 NOT_YET_COVERED = load("coverage.json")["not_yet_covered"]
 
@@ -235,7 +235,7 @@ def test_tolerance_override_says_why_and_applies_somewhere(override):
 def applied_tolerances(kind):
     """The tolerance entries that apply to some case (and, for derivatives, argument) on cpu or
     cuda, for checks of this kind."""
-    from .tables import tolerance_for
+    from .tolerances_and_ledgers import tolerance_for
     arguments = lambda record: [""] if kind == "value" else record.differentiable
     return {tolerance_for(record.name, device, dtype, case.name, kind=kind, argument=argument).source
             for record in RECORDS for case in record.cases() for argument in arguments(record)

@@ -10,9 +10,9 @@ import json
 import pytest
 
 from .harness import unavailable
-from .nested import NO_LOSS_WEIGHTS, TAKES_LOSS_WEIGHTS, needs_checkout, run_pytest_inline
 from .records import BY_NAME
 from .runner import ItemRunner
+from .suite_runs import NO_LOSS_WEIGHTS, TAKES_LOSS_WEIGHTS, needs_checkout, run_pytest_inline
 
 # what the selections below find depends on what the running torch has (torch 2.6 has no linear_cross_entropy)
 HAS_LINEAR_CROSS_ENTROPY = not unavailable(BY_NAME["linear_cross_entropy"])

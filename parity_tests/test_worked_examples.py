@@ -9,7 +9,7 @@ import torch
 import reference
 
 from . import high_precision
-from .tables import load
+from .tolerances_and_ledgers import load
 
 EXAMPLES = load("worked_examples.json")["examples"]
 by_id = pytest.mark.parametrize("example", EXAMPLES, ids=lambda example: example["id"])

@@ -93,7 +93,7 @@ def cause_of(change, before, after, old_reasons, new_reasons, unchanged, kink, s
     value check before and after, whose notes (warnings, kernels run) tell a gradient's code path."""
     from .case_ids import parse
     from .runner import not_implemented
-    from .tables import divergences_for
+    from .tolerances_and_ledgers import divergences_for
     value_check = value_check_of(change.id)
     if change.kind == "new":
         why = old_reasons.get(value_check)

@@ -3,7 +3,9 @@ and have no loss the registry does not know."""
 import fnmatch
 import functools
 import inspect
+import json
 import pickle
+import re
 import subprocess
 import sys
 
@@ -18,6 +20,7 @@ from .api_drift import ApiDrift, expected_parameters, parameters, signature_drif
 from .case_ids import CheckId, value_id
 from .harness import TORCH_VERSION, describe_call, skip_if_unavailable, to_torch, unavailable
 from .records import BY_NAME, RECORDS
+from .suite_runs import ROOT
 from .tolerances_and_ledgers import COMPILE_LEDGER, LEDGER, TOLERANCES, arbitrary, load
 
 NOT_YET_COVERED = load("coverage.json")["not_yet_covered"]
@@ -227,8 +230,24 @@ ALL_OVERRIDES = TOLERANCES["overrides"] + [{**override, "loss": record.name}
 @pytest.mark.parametrize("override", ALL_OVERRIDES, ids=lambda override: override["id"])
 def test_tolerance_override_says_why_and_applies_somewhere(override):
     assert len(override.get("reason", "")) > 40, f"{override['id']}: say why, with the measurement"
+    assert_cited_files_are_in_the_repository(override["id"], override["reason"])
     assert override["id"] in applied_tolerances(override.get("kind", "value")), \
         f"{override['id']} applies to no case: remove it or fix its patterns"
+
+
+def assert_cited_files_are_in_the_repository(what, text):
+    """A reason's measurement must be readable here: every Markdown file it cites is in docs/
+    (checked in a checkout: an installed wheel ships no docs/)."""
+    if not (ROOT / "docs").is_dir():
+        return
+    for cited in re.findall(r"[\w./-]+\.md\b", text):
+        assert (ROOT / cited).is_file() or (ROOT / "docs" / cited).is_file(), \
+            f"{what}: cites {cited}, which is not in the repository (move the numbers into docs/)"
+
+
+@pytest.mark.parametrize("entry", LEDGER, ids=lambda entry: entry["id"])
+def test_ledger_entry_cites_only_files_in_the_repository(entry):
+    assert_cited_files_are_in_the_repository(entry["id"], json.dumps(entry))
 
 
 @functools.cache

@@ -1,4 +1,4 @@
-"""cross_entropy_bfloat16_cpu_mean_drift: 2.25 on CPU, 2.3% low, six times bfloat16's rounding error: nll_loss accumulates the 30000 losses in bfloat16, so later additions are lost to rounding (MEASUREMENTS.md: 2.2656 at N=1000; CUDA accumulates in float32 and gives 2.2969)
+"""cross_entropy_bfloat16_cpu_mean_drift: 2.25 on CPU, 2.3% low, six times bfloat16's rounding error: nll_loss accumulates the 30000 losses in bfloat16, so later additions are lost to rounding (docs/torch-error-measurements.md: 2.2656 at N=1000; CUDA accumulates in float32 and gives 2.2969)
 
 Upstream: pytorch/pytorch#55657 (precision of the CPU nll_loss accumulation), pytorch/pytorch#85791
 Found by torch-loss-parity on torch 2.13.0+cpu (case 'large_batch-mean', bfloat16, CPU).

@@ -1,6 +1,6 @@
 """soft_margin_loss_overflow: inf once exp(-y x) overflows: from -y x > 11.1 in float16, 88.7 in float32 and bfloat16, 709.8 in float64; it computes log(1 + exp(-y x)) literally
 
-Upstream: none found in the stored issue threads; MEASUREMENTS.md records the float32 threshold
+Upstream: none found in the stored issue threads; docs/torch-error-measurements.md records the float32 threshold
 Found by torch-loss-parity on torch 2.13.0+cpu (case 'large_margin_violation-none', float64, CPU).
 """
 from math import inf, nan

@@ -23,8 +23,7 @@ def first_check(entry):
     whose check id matches the entry (plain checks before those under a transform), or None."""
     from .case_ids import CheckId
     from .records import RECORDS
-    from .tolerances_and_ledgers import tests_pattern
-    pattern = tests_pattern(entry)
+    pattern = entry.pattern
     cases = {record.name: record.cases() for record in RECORDS if record.torch_fn is not None}
     for transform in ("", "double_backward", "vmap", "autocast"):
         for record in RECORDS:

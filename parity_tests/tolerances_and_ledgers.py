@@ -18,8 +18,58 @@ def load(name):
     return json.loads((FIXTURES / name).read_text())
 
 
+def as_list(pattern_or_patterns):
+    return [pattern_or_patterns] if isinstance(pattern_or_patterns, str) else pattern_or_patterns
+
+
+def any_match(value, patterns):
+    """Whether a name matches a pattern or one of a list of fnmatch patterns."""
+    return any(fnmatch.fnmatchcase(value, pattern) for pattern in as_list(patterns))
+
+
+class ToleranceOverride(dict):
+    """An override of fixtures/tolerances.json (or of a record's `tolerances`): its JSON object,
+    which names the loss, device, dtype, argument and case patterns it applies to (one or a list
+    each, "*" where absent), its kind, rtol, atol and the reason."""
+
+    def matches(self, loss, device, dtype, kind="value", argument=""):
+        return self.get("kind", "value") == kind and all(
+            any_match(value, self.get(key, "*"))
+            for key, value in (("loss", loss), ("device", device), ("dtype", dtype), ("argument", argument)))
+
+    @functools.cached_property
+    def case_pattern(self):
+        return re.compile("|".join(fnmatch.translate(p) for p in as_list(self.get("case", "*"))))
+
+    @property
+    def tolerance(self):
+        return Tolerance(self["rtol"], self["atol"], self["id"], self.get("normwise", False))
+
+
+class LedgerEntry(dict):
+    """An entry of a ledger of known divergences (fixtures/known_divergences.json, and the
+    compile ledger): its JSON object, whose `tests` are fnmatch patterns over check ids."""
+
+    @functools.cached_property
+    def pattern(self):
+        """One regular expression for the entry's `tests`."""
+        return re.compile("|".join(fnmatch.translate(pattern) for pattern in self["tests"]))
+
+    def matches(self, check_id):
+        return self.pattern.match(check_id) is not None
+
+    def holds_for_this_torch(self):
+        """Entries with "torch_since" hold from that version on (a divergence a later torch
+        introduced, e.g. a kernel routing more cases)."""
+        return TORCH_VERSION >= self.get("torch_since", "0")
+
+
 TOLERANCES = load("tolerances.json")
-LEDGER = load("known_divergences.json")["entries"]
+TOLERANCES["overrides"] = [ToleranceOverride(override) for override in TOLERANCES["overrides"]]
+LEDGER = [LedgerEntry(entry) for entry in load("known_divergences.json")["entries"]]
+HOLDING = [entry for entry in LEDGER if entry.holds_for_this_torch()]  # the entries about this torch
+COMPILE_LEDGER = [entry for entry in map(LedgerEntry, load("known_compile_divergences.json")["entries"])
+                  if entry.holds_for_this_torch()]
 
 
 DEFAULTS = {"value": ("defaults", ""), "gradient": ("gradient_defaults", " gradient"),
@@ -31,9 +81,9 @@ def tolerance_for(loss, device, dtype, case_name, kind="value", argument=""):
     device, dtype, argument (of a gradient) and case patterns (one or a list each) all match, the
     record's own overrides first, else the dtype's default for the kind (torch.testing's for
     values; measured ones for gradients and second derivatives)."""
-    for case_pattern, tolerance in overrides_for(loss, device, dtype, kind, argument):
-        if case_pattern.match(case_name):
-            return tolerance
+    for override in overrides_for(loss, device, dtype, kind, argument):
+        if override.case_pattern.match(case_name):
+            return override.tolerance
     table, label = DEFAULTS[kind]
     default = TOLERANCES[table][dtype]
     return Tolerance(default["rtol"], default["atol"], f"default {dtype}{label}",
@@ -42,52 +92,24 @@ def tolerance_for(loss, device, dtype, case_name, kind="value", argument=""):
 
 @functools.lru_cache(maxsize=None)
 def overrides_for(loss, device, dtype, kind="value", argument=""):
-    """(compiled case pattern, Tolerance) of the overrides of this kind matching a loss, device,
-    dtype and argument, in order: looked up once per loss x device x dtype x argument, not once
-    per case."""
+    """The overrides of this kind matching a loss, device, dtype and argument, in order: looked
+    up once per loss x device x dtype x argument, not once per case."""
     record = BY_NAME.get(loss)
-    own = [{**override, "loss": loss} for override in (record.tolerances if record else ())]
-    return [(re.compile("|".join(fnmatch.translate(p) for p in as_list(override.get("case", "*")))),
-             Tolerance(override["rtol"], override["atol"], override["id"], override.get("normwise", False)))
-            for override in own + TOLERANCES["overrides"] if override.get("kind", "value") == kind
-            and all(any(fnmatch.fnmatchcase(value, pattern) for pattern in as_list(override.get(key, "*")))
-                    for key,
-                    value in (("loss", loss), ("device", device), ("dtype", dtype), ("argument", argument)))]
-
-
-def as_list(pattern_or_patterns):
-    return [pattern_or_patterns] if isinstance(pattern_or_patterns, str) else pattern_or_patterns
+    own = [ToleranceOverride(override, loss=loss) for override in (record.tolerances if record else ())]
+    return [override for override in own + TOLERANCES["overrides"]
+            if override.matches(loss, device, dtype, kind, argument)]
 
 
 def divergences_for(test_id):
-    """The ledger entries whose `tests` patterns match a check's id (case_ids)."""
-    return [entry for entry, pattern in LEDGER_PATTERNS if pattern.match(test_id)]
-
-
-def holds_for_this_torch(entry):
-    """Whether a ledger entry is about this torch: entries with "torch_since" hold from that
-    version on (a divergence a later torch introduced, e.g. a kernel routing more cases)."""
-    return TORCH_VERSION >= entry.get("torch_since", "0")
-
-
-def tests_pattern(entry):
-    """One regular expression for an entry's `tests` (fnmatch patterns over check ids)."""
-    return re.compile("|".join(fnmatch.translate(pattern) for pattern in entry["tests"]))
-
-
-LEDGER_PATTERNS = [(entry, tests_pattern(entry)) for entry in LEDGER if holds_for_this_torch(entry)]
-
-
-COMPILE_LEDGER = [entry for entry in load("known_compile_divergences.json")["entries"]
-                  if holds_for_this_torch(entry)]
-COMPILE_PATTERNS = [(entry, tests_pattern(entry)) for entry in COMPILE_LEDGER]
+    """The ledger entries about this torch whose `tests` patterns match a check's id (case_ids)."""
+    return [entry for entry in HOLDING if entry.matches(test_id)]
 
 
 def compile_divergences_for(test_id, backend):
     """The known compile-only divergences (fixtures/known_compile_divergences.json) of a check's
     id under a torch.compile backend."""
-    return [entry for entry, pattern in COMPILE_PATTERNS if pattern.match(test_id)
-            and any(fnmatch.fnmatchcase(backend, name) for name in entry["backends"])]
+    return [entry for entry in COMPILE_LEDGER
+            if entry.matches(test_id) and any_match(backend, entry["backends"])]
 
 
 def arbitrary(test_id):

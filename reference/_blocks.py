@@ -11,33 +11,42 @@ import numpy as np
 BLOCK = 1 << 16  # elements: a block of each input and a few temporaries fit in a 1-2 MB L2 cache
 
 
-def _blocked(arrays):
-    """The arrays flattened, if blocks can be taken from them; else None."""
-    first = arrays[0]
-    if first.size <= BLOCK or any(a.shape != first.shape or not a.flags.c_contiguous for a in arrays):
+def _blocks(formula, arrays, named):
+    """(formula called on a part of the arrays (a slice of each, the same for every array), the
+    number of elements) when blocks can be taken from them, else None: the positional arrays
+    and the keyword ones (`named`) are sliced alike and handed to the formula as they came."""
+    everything = [*arrays, *named.values()]
+    first = everything[0]
+    if first.size <= BLOCK or any(a.shape != first.shape or not a.flags.c_contiguous for a in everything):
         return None
-    return [a.reshape(-1) for a in arrays]
+    flat = [a.reshape(-1) for a in everything]
+
+    def on(part):
+        pieces = [a[part] for a in flat]
+        return formula(*pieces[:len(arrays)], **dict(zip(named, pieces[len(arrays):])))
+    return on, first.size
 
 
-def map_blocks(formula, *arrays):
-    """formula(*arrays), block by block into one output array, in the inputs' floating dtype
-    (NumPy 1.x promotes 0-d float32 arrays with Python numbers to float64; NumPy 2 does not)."""
-    dtype = np.result_type(*arrays)
-    flat = _blocked(arrays)
-    if flat is None:
-        result = np.asarray(formula(*arrays))
+def map_blocks(formula, *arrays, **named):
+    """formula(*arrays, **named), block by block into one output array, in the inputs' floating
+    dtype (NumPy 1.x promotes 0-d float32 arrays with Python numbers to float64; NumPy 2 does not)."""
+    dtype = np.result_type(*arrays, *named.values())
+    blocks = _blocks(formula, arrays, named)
+    if blocks is None:
+        result = np.asarray(formula(*arrays, **named))
         return result.astype(dtype, copy=False) if dtype.kind == "f" and result.dtype.kind == "f" else result
-    out = np.empty(flat[0].size, dtype=formula(*(a[:1] for a in flat)).dtype)
-    for start in range(0, out.size, BLOCK):
-        out[start:start + BLOCK] = formula(*(a[start:start + BLOCK] for a in flat))
+    on, size = blocks
+    out = np.empty(size, dtype=on(slice(0, 1)).dtype)
+    for start in range(0, size, BLOCK):
+        out[start:start + BLOCK] = on(slice(start, start + BLOCK))
     return out.reshape(arrays[0].shape)
 
 
-def sum_blocks(formula, *arrays, dtype):
-    """formula(*arrays).sum(dtype=dtype), block by block, without the whole formula's array."""
-    flat = _blocked(arrays)
-    if flat is None:
-        return formula(*arrays).sum(dtype=dtype)
-    sums = [formula(*(a[start:start + BLOCK] for a in flat)).sum(dtype=dtype)
-            for start in range(0, flat[0].size, BLOCK)]
+def sum_blocks(formula, *arrays, dtype, **named):
+    """formula(*arrays, **named).sum(dtype=dtype), block by block, without the whole formula's array."""
+    blocks = _blocks(formula, arrays, named)
+    if blocks is None:
+        return formula(*arrays, **named).sum(dtype=dtype)
+    on, size = blocks
+    sums = [on(slice(start, start + BLOCK)).sum(dtype=dtype) for start in range(0, size, BLOCK)]
     return np.array(sums, dtype=dtype).sum(dtype=dtype)

@@ -353,11 +353,10 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     given = {name: broadcast_weight(value, input.shape, name=name)
              for name, value in (("pos_weight", pos_weight), ("weight", weight)) if value is not None}
 
-    def loss(x, y, *weights):
-        named = dict(zip(given, weights))
-        unweighted = _sigmoid_cross_entropy(x, y, named.get("pos_weight"))
-        return (named["weight"] * unweighted).astype(x.dtype, copy=False) if "weight" in named else unweighted
-    return reduce_elementwise(loss, (input, target, *given.values()), reduction)
+    def loss(x, y, pos_weight=None, weight=None):
+        unweighted = _sigmoid_cross_entropy(x, y, pos_weight)
+        return unweighted if weight is None else (weight * unweighted).astype(x.dtype, copy=False)
+    return reduce_elementwise(loss, (input, target), reduction, **given)
 
 
 def binary_cross_entropy_with_logits_backward(grad_output, input, target, weight=None, size_average=None,

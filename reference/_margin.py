@@ -50,10 +50,11 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     reduction = resolve_reduction(size_average, reduce, reduction)
     check_floating(input=np.asarray(input))
     input, target = np.broadcast_arrays(np.asarray(input), np.asarray(target))
-    return reduce_elementwise(
-        lambda x, y: (np.where(y != -1, x, 0) + np.where(y != 1, np.maximum(margin - x, 0), 0)
-                      ).astype(x.dtype, copy=False),
-        (input, target), reduction)
+
+    def loss(x, y):
+        hinged = np.where(y != 1, np.maximum(margin - x, 0), 0)
+        return (np.where(y != -1, x, 0) + hinged).astype(x.dtype, copy=False)
+    return reduce_elementwise(loss, (input, target), reduction)
 
 
 def hinge_embedding_loss_backward(grad_output, input, target, margin=1.0, size_average=None, reduce=None,

@@ -60,13 +60,13 @@ def reduce_loss(loss, reduction, denominator=None):
                     loss.dtype)
 
 
-def reduce_elementwise(formula, arrays, reduction, denominator=None):
-    """reduce_loss(formula(*arrays), reduction, denominator), with the formula taken one cache
-    block at a time (see _blocks): a 'sum' or 'mean' never holds the whole loss array."""
+def reduce_elementwise(formula, arrays, reduction, denominator=None, **named):
+    """reduce_loss(formula(*arrays, **named), reduction, denominator), with the formula taken one
+    cache block at a time (see _blocks): a 'sum' or 'mean' never holds the whole loss array."""
     if reduction == "none":
-        return map_blocks(formula, *arrays)
+        return map_blocks(formula, *arrays, **named)
     dtype = arrays[0].dtype
-    return _reduced(sum_blocks(formula, *arrays, dtype=dtype), reduction,
+    return _reduced(sum_blocks(formula, *arrays, dtype=dtype, **named), reduction,
                     arrays[0].size if denominator is None else denominator, dtype)
 
 

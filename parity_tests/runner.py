@@ -91,13 +91,14 @@ def item_params(config, records, kind, dtypes=None):
                                                       grid_only=kind == "double_backward",
                                                       compiling=bool(run.under_test.backend)):
         if not run.case_patterns or any(fnmatch.fnmatchcase(case.name, p) for p in run.case_patterns):
-            why = run.under_test.missing(record,
-                                         case.arguments()[1] if lacks_keywords(record) else (), case.variant)
+            keywords = case.arguments()[1] if lacks_keywords(record) else ()
+            why = run.under_test.missing(record, keywords, case.variant)
             groups.setdefault((record.name, device, dtype, why), (record, []))[1].append(case)
+    no_reference_gradient = lambda record: pytest.mark.skip(
+        reason=f"{record.name}: no reference gradient (gradient= in its record)")
     no_gradient = [pytest.param(record, None, None, [], id=f"{record.name}-no-gradient",
-                                marks=pytest.mark.skip(
-        reason=f"{record.name}: no reference gradient (gradient= in its record)")) for record in records
-        if kind != "value" and not record.gradient]
+                                marks=no_reference_gradient(record))
+                   for record in records if kind != "value" and not record.gradient]
     return [pytest.param(record, device, dtype, cases,
                          id=f"{name}-{device}-{dtype}" + ("-skipped" if why else ""),
                          marks=[pytest.mark.skip(reason=why)] if why else [])
@@ -109,10 +110,8 @@ def parity_row(label, device, dtype, tolerance):
     """An empty row of the measured table, which an item fills in (checks per verdict, the
     largest errors, the check ids) and reports as its ("parity", row) user property."""
     return {"loss": label, "device": device, "dtype": dtype, "tolerance": tolerance.source,
-            "rtol": tolerance.rtol,
-            "atol": tolerance.atol, "cases": 0, "abs": 0.0, "rel": 0.0, "fraction": 0.0,
-            "ids": [], "notes": [],
-            **dict.fromkeys(VERDICTS, 0)}
+            "rtol": tolerance.rtol, "atol": tolerance.atol, "cases": 0, "abs": 0.0, "rel": 0.0,
+            "fraction": 0.0, "ids": [], "notes": [], **dict.fromkeys(VERDICTS, 0)}
 
 
 @dataclass
@@ -182,8 +181,8 @@ class CaseChecks:
         try:
             actual, torch_call, numpy_call = run_torch(self.record, self.case, self.dtype,
                                                        self.device, self.function)
-        # the implementation raised: a missing kernel is unsupported, else an error
-        except Exception as error:
+        except Exception as error:  # the implementation raised: a missing kernel is unsupported
+            # (else an error)
             return [self.raised(check, tolerance, error, "value")]
         try:
             expected = run_reference(self.record, torch_call, numpy_call)
@@ -198,8 +197,8 @@ class CaseChecks:
         check = lambda name: CheckId(self.record.name, self.device, self.dtype, self.case.name, name)
         try:
             gradients = run_backward(self.record, self.case, self.dtype, self.device, self.function)
-        # the backward (perhaps a missing kernel) or the reference's gradient raised
-        except Exception as error:
+        except Exception as error:  # the backward (perhaps a missing kernel) or the reference's
+            # gradient raised
             return [self.raised(check(name), tolerance(name), error, "gradient")
                     for name in self.record.differentiable[:1]]
         outcomes = []

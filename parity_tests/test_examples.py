@@ -89,9 +89,8 @@ def test_tensorflow_sigmoid_cross_entropy_is_bce_with_logits_elementwise():
     rng = np.random.default_rng(5)
     for labels, logits in ((DOC_001_LABELS, DOC_001_LOGITS),
                            (rng.random((50, 7)), rng.normal(0, 30, (50, 7)))):
-        np.testing.assert_allclose(reference.binary_cross_entropy_with_logits(logits, labels,
-                                                                              reduction="none"),
-                                   tf_sigmoid_cross_entropy_with_logits(labels, logits),
+        ours = reference.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+        np.testing.assert_allclose(ours, tf_sigmoid_cross_entropy_with_logits(labels, logits),
                                    rtol=1e-13, atol=1e-300)
 
 
@@ -153,8 +152,8 @@ def test_a_torch_wrapping_candidate_is_green_but_for_its_own_bug(tmp_path):
 
 
 @needs_checkout
-def test_ledger_cases_tell_a_candidate_right_where_torch_is_wrong_from_one_wrong_its_own_way(tmp_path,
-                                                                                           monkeypatch):
+def test_ledger_cases_tell_a_candidate_right_where_torch_is_wrong_from_one_wrong_its_own_way(
+        tmp_path, monkeypatch):
     """At torch's known divergences a candidate either agrees with the reference (candidate_losses'
     softplus-based soft_margin_loss, where torch overflows) or is new there when its output is
     not torch eager's (a kl_div that writes 5 where torch gives nan), however the entry reads."""

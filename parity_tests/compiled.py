@@ -38,7 +38,7 @@ class Compiler:
         self.compile_seconds = 0.0
         self.graph_runs = 0  # runs of compiled graphs
         self.calls = 0  # calls of compiled functions
-        self.resets = 0  # dynamo resets after a raising call
+        self.resets = 0  # dynamo resets before running again a call that ran no compiled graph
 
     def __repr__(self):
         return self.backend

@@ -1,7 +1,6 @@
 """The table every run ends with: per loss x device x dtype x tolerance, the number of cases,
 the largest errors measured and the tolerance that applied. Built from the test reports, so it
 is complete under pytest-xdist too."""
-import fnmatch
 import json
 from collections import defaultdict
 
@@ -89,9 +88,7 @@ class MeasuredTablePlugin:
                 in sorted(found.items()) if missing]
 
     def unmatched_ledger_entries(self):
-        return [entry["id"] for entry in LEDGER
-                if not any(fnmatch.fnmatchcase(test_id, pattern)
-                           for pattern in entry["tests"] for test_id in self.seen_ids)]
+        return [entry["id"] for entry in LEDGER if not any(map(entry.matches, self.seen_ids))]
 
     def pytest_terminal_summary(self, terminalreporter):
         if not self.rows:
@@ -124,8 +121,8 @@ class MeasuredTablePlugin:
                 f"torch.compile: {total('graphs')} graphs compiled in {total('compile_seconds'):.0f} s "
                 f"({len(self.compile_stats)} processes), {total('calls')} calls "
                 f"({total('calls') / max(total('graphs'), 1):.1f} "
-                f"a graph), {total('graph_runs')} compiled-graph runs, {total('resets')} dynamo resets after "
-                "a raise")
+                f"a graph), {total('graph_runs')} compiled-graph runs, {total('resets')} dynamo resets "
+                "(a call that ran no graph, run again)")
         unmatched = self.unmatched_ledger_entries()
         if unmatched:
             terminalreporter.write_line("ledger entries that matched no test in this run "

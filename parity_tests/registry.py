@@ -205,11 +205,19 @@ class LossRecord:
                                          variant=case.variant, **options))
         return tuple(calls)
 
+    @functools.cached_property
+    def defaults(self):
+        """Each keyword's default: the first value of its grid."""
+        return {key: values[0] for key, values in self.keyword_grid.items()}
+
+    @functools.cached_property
+    def richest(self):
+        """Each keyword's richest value: the last of its grid."""
+        return {key: values[-1] for key, values in self.keyword_grid.items()}
+
     def default_cases(self, shape):
         """The cases of a shape at default keywords, one per variant that builds one."""
-        defaults = {key: values[0] for key, values in self.keyword_grid.items()}
-        return [case for variant in self.variants
-                if (case := self.case(shape, variant, defaults)) is not None]
+        return self.cases_of([(shape, self.defaults)])
 
     def cases(self):
         """The fixed grid, then the record's edge cases."""
@@ -222,20 +230,12 @@ class LossRecord:
     def grid_cases(self):
         """Every keyword combination on the first shape, then each further shape and variant
         with every reduction at default and at richest keywords (random data, away from kinks)."""
-        grid = self.keyword_grid
-        defaults = {key: values[0] for key, values in grid.items()}
-        richest = {key: values[-1] for key, values in grid.items()}
-        reductions = grid.get("reduction", [None])
-        choices = [(self.shapes[0], dict(zip(grid, combo)))
-                   for combo in itertools.product(*grid.values())]
-        for shape in self.shapes[1:]:
-            for base, reduction in itertools.product((defaults, richest), reductions):
-                choice = {**base, **({"reduction": reduction} if reduction else {})}
-                if (shape, choice) not in choices:
-                    choices.append((shape, choice))
-        cases = [self.case(shape, variant, choice)
-                 for variant in self.variants for shape, choice in choices]
-        return [case for case in cases if case is not None]
+        reductions = self.keyword_grid.get("reduction", [None])
+        choices = [(self.shapes[0], dict(zip(self.keyword_grid, combo)))
+                   for combo in itertools.product(*self.keyword_grid.values())]
+        choices += [(shape, with_reduction(base, reduction)) for shape in self.shapes[1:]
+                    for base, reduction in itertools.product((self.defaults, self.richest), reductions)]
+        return self.cases_of(choices)
 
     def compile_cases(self):
         """The cases of a compile run (--compile): torch.compile compiles a graph per class of
@@ -246,45 +246,44 @@ class LossRecord:
         also runs at a size one larger in every dim above 1 (`resized-<case>`: the same class,
         its graph reused by dynamic shapes, checked at a size it was not traced at); then the
         edge cases."""
-        grid = self.keyword_grid
-        defaults = {key: values[0] for key, values in grid.items()}
-        richest = {key: values[-1] for key, values in grid.items()}
-        reductions = grid.get("reduction", [None])
-
-        def reduced(base, reduction):
-            return {**base, **({"reduction": reduction} if reduction else {})}
+        reductions = self.keyword_grid.get("reduction", [None])
         first = self.shapes[0]
-        choices = [(first, reduced(base, reduction))
-                   for base in (defaults, richest) for reduction in reductions]
-        choices += [(first, {**defaults, key: value}) for key, values in grid.items() if key != "reduction"
-                    for value in values[1:]]
-        choices += [(shape, reduced(base, reduction)) for shape in self.shapes[1:]
-                    for base, reduction in ((defaults, reductions[0]), (richest, reductions[-1]))]
-        cases, resized = [], []
-        for variant in self.variants:
-            for shape, choice in list(dict.fromkeys((shape, tuple(choice.items())) for shape,
-                                                    choice in choices)):
-                case = self.case(shape, variant, dict(choice))
-                larger = Shape(shape.name,
-                               tuple(size + 1 if size > 1 else size for size in shape.dims), shape.layout)
-                if case is not None:
-                    cases.append(case)
-                    resized.append(dataclasses.replace(self.case(larger, variant, dict(choice)),
-                                                       name=f"resized-{case.name}"))
-        return cases + resized + self.own_edge_cases()
+        choices = [(first, with_reduction(base, reduction))
+                   for base in (self.defaults, self.richest) for reduction in reductions]
+        choices += [(first, {**self.defaults, key: value}) for key, values in self.keyword_grid.items()
+                    if key != "reduction" for value in values[1:]]
+        further = ((self.defaults, reductions[0]), (self.richest, reductions[-1]))
+        choices += [(shape, with_reduction(base, reduction)) for shape in self.shapes[1:]
+                    for base, reduction in further]
+        grown = lambda shape: dataclasses.replace(shape, dims=tuple(size + (size > 1) for size in shape.dims))
+        larger = [(grown(shape), choice) for shape, choice in choices]
+        resized = [dataclasses.replace(case, name=f"resized-{case.name}") for case in self.cases_of(larger)]
+        return self.cases_of(choices) + resized + self.own_edge_cases()
+
+    def cases_of(self, choices):
+        """The Cases of (shape, keyword choice) pairs, each pair once, in every variant; a
+        combination `build` refuses is left out."""
+        unique = dict.fromkeys((shape, tuple(choice.items())) for shape, choice in choices)
+        cases = [self.case(shape, variant, dict(choice))
+                 for variant in self.variants for shape, choice in unique]
+        return [case for case in cases if case is not None]
 
     def case(self, shape, variant, choice):
         """The Case for one shape, variant and keyword choice. `build` receives only the
         keywords that differ from the defaults, so defaults are tested as omitted arguments;
         it returns None where the combination is not a valid call."""
-        defaults = {key: values[0] for key, values in self.keyword_grid.items()}
-        given = {key: value for key, value in choice.items() if value != defaults[key]}
+        given = {key: value for key, value in choice.items() if value != self.defaults[key]}
         if self.build(np.random.default_rng(0), shape.dims, variant, dict(given)) is None:
             return None
-        name = "-".join(part for part in (variant, shape.name, keyword_label(choice, defaults)) if part)
+        name = "-".join(part for part in (variant, shape.name, keyword_label(choice, self.defaults)) if part)
         return Case(self.name, name,
                     lambda rng: self.build(rng, shape.dims, variant, dict(given)),
                     layout=shape.layout, variant=variant)
+
+
+def with_reduction(keywords, reduction):
+    """A keyword choice with its reduction (None: the function has no reduction keyword)."""
+    return {**keywords, **({"reduction": reduction} if reduction else {})}
 
 
 def keyword_label(choice, defaults):

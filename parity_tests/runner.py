@@ -15,7 +15,6 @@ its value or one per differentiated argument (an `Outcome`), and each check a ve
   not implemented"): data for the table, with torch's message; an item of nothing else skips.
 """
 import dataclasses
-import fnmatch
 import os
 import time
 from dataclasses import dataclass
@@ -46,7 +45,7 @@ from .harness import (
     torch_arguments,
     upstream_has_zeros,
 )
-from .tolerances_and_ledgers import compile_divergences_for, divergences_for, tolerance_for
+from .tolerances_and_ledgers import any_match, compile_divergences_for, divergences_for, tolerance_for
 from .under_test import UnderTest, parity_run
 
 SHOWN_IN_FULL = 3  # failing checks whose whole message a failing item shows
@@ -90,7 +89,7 @@ def item_params(config, records, kind, dtypes=None):
     for record, case, device, dtype in selected_cases(records, run.devices, dtypes or run.dtypes,
                                                       grid_only=kind == "double_backward",
                                                       compiling=bool(run.under_test.backend)):
-        if not run.case_patterns or any(fnmatch.fnmatchcase(case.name, p) for p in run.case_patterns):
+        if not run.case_patterns or any_match(case.name, run.case_patterns):
             keywords = case.arguments()[1] if lacks_keywords(record) else ()
             why = run.under_test.missing(record, keywords, case.variant)
             groups.setdefault((record.name, device, dtype, why), (record, []))[1].append(case)

@@ -19,6 +19,7 @@ from ._margin import (
     margin_ranking_loss_backward,
     multi_margin_loss_backward,
     multilabel_margin_loss_backward,
+    pairwise_distance_slopes,
     soft_margin_loss_backward,
     triplet_margin_loss_backward,
     triplet_margin_with_distance_loss_backward,
@@ -47,4 +48,5 @@ __all__ = [
     "smooth_l1_loss_backward", "soft_margin_loss_backward", "softmax_backward",
     "triplet_margin_loss_backward",
     "triplet_margin_with_distance_loss_backward",
+    "pairwise_distance_slopes",  # (d/du, d/dv) of ||u - v + eps||_p, for distance functions of one's own
 ]

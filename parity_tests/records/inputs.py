@@ -2,7 +2,7 @@
 int64), the reductions, the elementwise shapes, hand-written and legacy-flag edge cases."""
 from hypothesis import strategies as st
 
-from ..registry import Case, Shape
+from ..registry import BadCall, Case, Shape
 
 REDUCTION = ["mean", "sum", "none"]
 
@@ -21,6 +21,11 @@ ELEMENTWISE_SHAPES = (
 def fixed_case(name, args, kwargs, dtypes=None):
     """An edge Case with hand-written arguments (its record stamps the loss's name)."""
     return Case("", name, lambda rng: (args, dict(kwargs)), dtypes=dtypes)
+
+
+def bad_call(name, args, kwargs, error, argument, **options):
+    """A BadCall with hand-written arguments."""
+    return BadCall(name, lambda rng: (args, kwargs), error, argument, **options)
 
 
 # the deprecated flags are not in the keyword grids: the legacy cases below cover them

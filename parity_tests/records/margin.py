@@ -6,11 +6,10 @@ from torch import nn
 
 import reference
 from reference import gradients
-from reference._margin import pairwise_distance_slopes
 
-from ..registry import BadCall, LossRecord, Shape, Twin
+from ..registry import LossRecord, Shape, Twin
 from . import inputs
-from .inputs import ELEMENTWISE_SHAPES, LEGACY_FLAGS, REDUCTION, fixed_case, legacy_cases
+from .inputs import ELEMENTWISE_SHAPES, LEGACY_FLAGS, REDUCTION, bad_call, fixed_case, legacy_cases
 
 PAIR_SHAPES = (Shape("2d", (5, 4)), Shape("unbatched", (4,)), Shape("scalar", ()), Shape("n1", (1, 4)),
                Shape("empty", (0, 4)),
@@ -90,7 +89,7 @@ def _one_minus_cosine_slope(u, v):
 
 
 PAIRWISE = Twin("pairwise", lambda u, v: F.pairwise_distance(u, v),
-                lambda u, v: np.linalg.norm(u - v + 1e-6, axis=-1), pairwise_distance_slopes)
+                lambda u, v: np.linalg.norm(u - v + 1e-6, axis=-1), gradients.pairwise_distance_slopes)
 COSINE = Twin("one_minus_cosine", lambda u, v: 1 - F.cosine_similarity(u, v, dim=-1),
               lambda u, v: 1 - np.einsum("...d,...d->...", u, v)
               / np.maximum(np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1), 1e-8),
@@ -114,10 +113,6 @@ def soft_margin_edge_cases():
     margins = np.array([20.0, 100.0, 1000.0, -1000.0])
     return [fixed_case(f"large_margin_violation-{reduction}", (margins, -np.ones(4)),
                        {"reduction": reduction}) for reduction in ("none", "mean")]
-
-
-def _bad(name, args, kwargs, error, argument, **options):
-    return BadCall(name, lambda rng: (args, kwargs), error, argument, **options)
 
 
 MARGIN_CHECKED_SINCE = "2.4"  # torch rejects a margin <= 0 of the triplet losses from pytorch/pytorch#121978
@@ -149,7 +144,8 @@ RECORDS = [
         edge_cases=lambda: [fixed_case("on_kink-none", (ON_KINK, ON_KINK - 0.5, np.ones(4)),
                                        {"margin": 0.5, "reduction": "none"})]
         + legacy_cases(build_ranking, (4, 5)),
-        bad_calls=(_bad("target_fewer_dims", (BAD_INPUT, BAD_INPUT, np.ones(3)), {}, ValueError, "target"),),
+        bad_calls=(bad_call("target_fewer_dims", (BAD_INPUT, BAD_INPUT, np.ones(3)), {},
+                            ValueError, "target"),),
         module=nn.MarginRankingLoss, random_dims=inputs.any_dims(), untested_keywords=LEGACY_FLAGS,
     ),
     LossRecord(
@@ -169,11 +165,11 @@ RECORDS = [
         edge_cases=lambda: [fixed_case("on_kink-none", (np.array([[1.0, 0.0, 0.5]]), np.array([0])),
                                        {"reduction": "none"})]
         + legacy_cases(build_multi_margin, (5, 4)),
-        bad_calls=(_bad("target_out_of_range", (BAD_INPUT, np.array([1, 3])), {}, ValueError, "target"),
-                   _bad("target_negative", (BAD_INPUT, np.array([1, -1])), {}, ValueError, "target"),
-                   _bad("p_not_1_or_2", (BAD_INPUT, BAD_TARGET), {"p": 3}, ValueError, "p"),
-                   _bad("weight_wrong_length", (BAD_INPUT, BAD_TARGET), {"weight": np.ones(4)},
-                        ValueError, "weight")),
+        bad_calls=(bad_call("target_out_of_range", (BAD_INPUT, np.array([1, 3])), {}, ValueError, "target"),
+                   bad_call("target_negative", (BAD_INPUT, np.array([1, -1])), {}, ValueError, "target"),
+                   bad_call("p_not_1_or_2", (BAD_INPUT, BAD_TARGET), {"p": 3}, ValueError, "p"),
+                   bad_call("weight_wrong_length", (BAD_INPUT, BAD_TARGET), {"weight": np.ones(4)},
+                            ValueError, "weight")),
         mistakes=lambda call: inputs.index_mistakes(call,
                                                     call["input"].shape[-1] if call["input"].ndim else 1),
         module=nn.MultiMarginLoss, random_dims=NONEMPTY_CLASS_DIMS, untested_keywords=LEGACY_FLAGS,
@@ -186,11 +182,11 @@ RECORDS = [
         build=build_multilabel_margin, shapes=PAIR_SHAPES,
         keyword_grid={"reduction": REDUCTION},
         edge_cases=lambda: legacy_cases(build_multilabel_margin, (5, 4)),
-        bad_calls=(_bad("target_other_negative", (BAD_INPUT, np.array([[0, -2, -1], [1, -1, 0]])), {},
-                        ValueError, "target"),
-                   _bad("target_out_of_range", (BAD_INPUT, np.array([[0, 3, -1], [1, -1, 0]])), {},
-                        ValueError, "target"),
-                   _bad("target_shape", (BAD_INPUT, np.array([0, 1, -1])), {}, ValueError, "target")),
+        bad_calls=(bad_call("target_other_negative", (BAD_INPUT, np.array([[0, -2, -1], [1, -1, 0]])), {},
+                            ValueError, "target"),
+                   bad_call("target_out_of_range", (BAD_INPUT, np.array([[0, 3, -1], [1, -1, 0]])), {},
+                            ValueError, "target"),
+                   bad_call("target_shape", (BAD_INPUT, np.array([0, 1, -1])), {}, ValueError, "target")),
         mistakes=lambda call: inputs.index_mistakes(call,
                                                     call["input"].shape[-1] if call["input"].ndim else 1),
         module=nn.MultiLabelMarginLoss, untested_keywords=LEGACY_FLAGS,
@@ -214,9 +210,9 @@ RECORDS = [
                                         np.array([[0.3, -0.2], [1.5, -0.5]]), np.array([1.0, 1.0])),
                                        {"reduction": "none"}, dtypes=("float64", "float32", "float16"))]
         + legacy_cases(build_cosine, (5, 4)),
-        bad_calls=(_bad("target_2d", (BAD_INPUT, BAD_INPUT, np.ones((2, 1))), {}, ValueError, "target"),
-                   _bad("input2_fewer_dims", (BAD_INPUT, BAD_INPUT[0], np.ones(2)), {},
-                        ValueError, "target")),
+        bad_calls=(bad_call("target_2d", (BAD_INPUT, BAD_INPUT, np.ones((2, 1))), {}, ValueError, "target"),
+                   bad_call("input2_fewer_dims", (BAD_INPUT, BAD_INPUT[0], np.ones(2)), {},
+                            ValueError, "target")),
         module=nn.CosineEmbeddingLoss,
         random_dims=inputs.class_dims(max_extra_dims=0).filter(lambda d: len(d) <= 2),
         untested_keywords=LEGACY_FLAGS,
@@ -229,11 +225,11 @@ RECORDS = [
                       "reduction": REDUCTION},
         edge_cases=lambda: identical_anchor_positive()
         + legacy_cases(build_triplet, (5, 4)),
-        bad_calls=(_bad("margin_zero", (BAD_INPUT, BAD_INPUT, BAD_INPUT), {"margin": 0.0},
-                        ValueError, "margin",
-                        torch_rejects_since=MARGIN_CHECKED_SINCE),
-                   _bad("negative_fewer_dims", (BAD_INPUT, BAD_INPUT, np.ones(3)), {},
-                        ValueError, "negative")),
+        bad_calls=(bad_call("margin_zero", (BAD_INPUT, BAD_INPUT, BAD_INPUT), {"margin": 0.0},
+                            ValueError, "margin",
+                            torch_rejects_since=MARGIN_CHECKED_SINCE),
+                   bad_call("negative_fewer_dims", (BAD_INPUT, BAD_INPUT, np.ones(3)), {},
+                            ValueError, "negative")),
         module=nn.TripletMarginLoss, random_dims=inputs.class_dims(max_extra_dims=1),
         untested_keywords=LEGACY_FLAGS,
     ),
@@ -246,11 +242,11 @@ RECORDS = [
         keyword_grid={"distance_function": [None, PAIRWISE, COSINE, L1_LAMBDA], "margin": [1.0, 0.3],
                       "swap": [False, True], "reduction": REDUCTION},
         edge_cases=identical_anchor_positive,
-        bad_calls=(_bad("margin_negative", (BAD_INPUT, BAD_INPUT, BAD_INPUT), {"margin": -1.0},
-                        ValueError, "margin",
-                        torch_rejects_since=MARGIN_CHECKED_SINCE),
-                   _bad("negative_fewer_dims", (BAD_INPUT, BAD_INPUT, np.ones(3)), {},
-                        ValueError, "negative")),
+        bad_calls=(bad_call("margin_negative", (BAD_INPUT, BAD_INPUT, BAD_INPUT), {"margin": -1.0},
+                            ValueError, "margin",
+                            torch_rejects_since=MARGIN_CHECKED_SINCE),
+                   bad_call("negative_fewer_dims", (BAD_INPUT, BAD_INPUT, np.ones(3)), {},
+                            ValueError, "negative")),
         module=nn.TripletMarginWithDistanceLoss, random_dims=inputs.class_dims(max_extra_dims=1),
     ),
 ]

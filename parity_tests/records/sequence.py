@@ -7,8 +7,8 @@ from torch import nn
 import reference
 from reference import gradients
 
-from ..registry import BadCall, Case, LossRecord, Shape
-from .inputs import REDUCTION, fixed_case
+from ..registry import Case, LossRecord, Shape
+from .inputs import REDUCTION, bad_call, fixed_case
 
 
 def _log_softmax(logits):
@@ -82,6 +82,16 @@ def ctc_edge_cases():
 
 
 BAD_LOG_PROBS = _log_softmax(np.zeros((4, 2, 3)))  # the bad calls' log_probs: T=4, N=2, C=3
+
+
+def bad_ctc_call(name, argument, log_probs=BAD_LOG_PROBS, input_lengths=(4, 4), target_lengths=(1, 1),
+                 blank=None, **options):
+    """A bad call of ctc_loss naming `argument`: targets [[1], [2]] of BAD_LOG_PROBS, one thing changed."""
+    arguments = (log_probs, np.array([[1], [2]]), np.array(input_lengths), np.array(target_lengths))
+    return bad_call(name, arguments, {} if blank is None else {"blank": blank}, ValueError, argument,
+                    **options)
+
+
 RECORDS = [
     LossRecord(
         name="ctc_loss", reference=reference.ctc_loss, torch_fn=F.ctc_loss,
@@ -99,27 +109,13 @@ RECORDS = [
         keyword_grid={"blank": [0, "last"], "zero_infinity": [False, True], "reduction": REDUCTION},
         edge_cases=ctc_edge_cases, mistakes=ctc_mistakes,
         bad_calls=(
-            BadCall("input_lengths_above_T",
-                    lambda rng: ((BAD_LOG_PROBS, np.array([[1], [2]]), np.array([5, 4]),
-                                  np.array([1, 1])), {}),
-                    ValueError, "input_lengths"),
-            BadCall("target_lengths_above_S",
-                    lambda rng: ((BAD_LOG_PROBS, np.array([[1], [2]]), np.array([4, 4]),
-                                  np.array([2, 1])), {}),
-                    ValueError, "target_lengths"),
-            BadCall("negative_target_length",
-                    lambda rng: ((BAD_LOG_PROBS, np.array([[1], [2]]), np.array([4, 4]),
-                                  np.array([-1, 1])), {}),
-                    ValueError, "target_lengths",
-                    torch_rejects_since="2.4"),  # pytorch/pytorch#123193 (2024-04;
-            # torch 2.2.2 accepts it, 2.6.0 rejects it)
-            BadCall("blank_out_of_range",
-                    lambda rng: ((BAD_LOG_PROBS, np.array([[1], [2]]), np.array([4, 4]), np.array([1, 1])),
-                                                       {"blank": 3}), ValueError, "blank"),
-            BadCall("log_probs_4d",
-                    lambda rng: ((BAD_LOG_PROBS[None], np.array([[1], [2]]), np.array([4, 4]),
-                                  np.array([1, 1])), {}),
-                    ValueError, "log_probs"),
+            bad_ctc_call("input_lengths_above_T", "input_lengths", input_lengths=(5, 4)),
+            bad_ctc_call("target_lengths_above_S", "target_lengths", target_lengths=(2, 1)),
+            # pytorch/pytorch#123193 (2024-04; torch 2.2.2 accepts it, 2.6.0 rejects it)
+            bad_ctc_call("negative_target_length", "target_lengths", target_lengths=(-1, 1),
+                         torch_rejects_since="2.4"),
+            bad_ctc_call("blank_out_of_range", "blank", blank=3),
+            bad_ctc_call("log_probs_4d", "log_probs", log_probs=BAD_LOG_PROBS[None]),
         ),
         module=nn.CTCLoss,
         random_dims=st.tuples(st.integers(1, 8), st.integers(1, 3), st.integers(2, 6), st.integers(0, 4)),

@@ -225,8 +225,12 @@ def run_backward(record, case, dtype, device, function=None):
     reference's, for each differentiated argument (differentiable_call): {name: (the autograd
     gradient or None where there was none, the reference's in float64, its other one-sided
     derivative at a kink or None)}."""
-    names, tensors, output, upstream, torch_call, numpy_call = \
-        differentiable_call(record, case, dtype, device, function)
+    return backward_of(record, differentiable_call(record, case, dtype, device, function))
+
+
+def backward_of(record, forward):
+    """run_backward's gradients from a forward pass differentiable_call made."""
+    names, tensors, output, upstream, torch_call, numpy_call = forward
     gradients = torch.autograd.grad(output, tensors, upstream, allow_unused=True)
     numpy_args, numpy_kwargs = reference_arguments(torch_call, numpy_call)
     expected = reference_gradients(record, upstream.double().cpu().numpy(), numpy_args, numpy_kwargs)

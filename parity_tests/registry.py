@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 FLOAT_DTYPES = ("float64", "float32", "float16", "bfloat16")
+COMPILED_IN_FULL = "float32"  # the dtype a compile run checks every class of a record in (compile_cases)
 LAYOUTS = ("contiguous", "strided", "permuted")
 
 
@@ -241,24 +242,32 @@ class LossRecord:
         """The cases of a compile run (--compile): torch.compile compiles a graph per class of
         calls it specializes on (rank, a size of 0 or 1, layout, dtype, keyword values), so the
         grid's cases would each cost a graph. Fewer classes: on the first shape, every reduction
-        at default and at richest keywords and each other keyword value alone; on each further
-        shape, the default keywords at the default reduction and the richest unreduced. Each
-        also runs at a size one larger in every dim above 1 (`resized-<case>`: the same class,
-        its graph reused by dynamic shapes, checked at a size it was not traced at); then the
-        edge cases."""
+        at default and at richest keywords, in every dtype (what a dtype changes in a compiled
+        graph: its upcasts and its reductions' accumulation); in float32 alone (COMPILED_IN_FULL,
+        or the record's first dtype), each other keyword value alone on the first shape, on each
+        further shape the default keywords at the default reduction and the richest unreduced,
+        and the edge cases (those not limited to other dtypes). Each grid case also runs at a
+        size one larger in every dim above 1 (`resized-<case>`: the same class, its graph reused
+        by dynamic shapes, checked at a size it was not traced at)."""
         reductions = self.keyword_grid.get("reduction", [None])
         first = self.shapes[0]
-        choices = [(first, with_reduction(base, reduction))
-                   for base in (self.defaults, self.richest) for reduction in reductions]
-        choices += [(first, {**self.defaults, key: value}) for key, values in self.keyword_grid.items()
-                    if key != "reduction" for value in values[1:]]
+        every_dtype = [(first, with_reduction(base, reduction))
+                       for base in (self.defaults, self.richest) for reduction in reductions]
+        one_dtype = [(first, {**self.defaults, key: value}) for key, values in self.keyword_grid.items()
+                     if key != "reduction" for value in values[1:]]
         further = ((self.defaults, reductions[0]), (self.richest, reductions[-1]))
-        choices += [(shape, with_reduction(base, reduction)) for shape in self.shapes[1:]
-                    for base, reduction in further]
+        one_dtype += [(shape, with_reduction(base, reduction)) for shape in self.shapes[1:]
+                      for base, reduction in further]
+        one_dtype = [choice for choice in one_dtype if choice not in every_dtype]
+        full = COMPILED_IN_FULL if COMPILED_IN_FULL in self.dtypes else self.dtypes[0]
+        in_full = lambda cases: [dataclasses.replace(case, dtypes=(full,))
+                                 if full in (case.dtypes or self.dtypes) else case for case in cases]
         grown = lambda shape: dataclasses.replace(shape, dims=tuple(size + (size > 1) for size in shape.dims))
-        larger = [(grown(shape), choice) for shape, choice in choices]
-        resized = [dataclasses.replace(case, name=f"resized-{case.name}") for case in self.cases_of(larger)]
-        return self.cases_of(choices) + resized + self.own_edge_cases()
+        resized = lambda choices: [
+            dataclasses.replace(case, name=f"resized-{case.name}")
+            for case in self.cases_of([(grown(shape), choice) for shape, choice in choices])]
+        return (self.cases_of(every_dtype) + in_full(self.cases_of(one_dtype)) + resized(every_dtype)
+                + in_full(resized(one_dtype)) + in_full(self.own_edge_cases()))
 
     def cases_of(self, choices):
         """The Cases of (shape, keyword choice) pairs, each pair once, in every variant; a

@@ -31,8 +31,10 @@ from .harness import (
     NotBatchable,
     ParityMismatch,
     Tolerance,
+    backward_of,
     compare,
     describe_call,
+    differentiable_call,
     expected_dtype,
     lacks_keywords,
     run_autocast,
@@ -52,6 +54,8 @@ SHOWN_IN_FULL = 3  # failing checks whose whole message a failing item shows
 AGREES, SHARED, BETTER, NEW, UNSUPPORTED = VERDICTS = (
     "agrees", "shares torch's known divergence", "agrees where torch diverges",
     "new divergence", "unsupported")
+EAGER_TOO = ("some checks miss the reference with torch eager's own output, in no ledger: torch's "
+             "divergence, not compile's (listed after the table)")
 # what torch raises where it has no kernel for a dtype, no derivative of the order asked for
 # (double backward) or no support for a transform (vmap): the check is then "unsupported"
 NOT_IMPLEMENTED = ("is not implemented", "not implemented for", "does not support double backward",
@@ -85,6 +89,10 @@ def item_params(config, records, kind, dtypes=None):
     candidate lacks) form an item of their own, skipped with why, as does, for derivatives, a
     registered record without a reference gradient."""
     run = parity_run(config)
+    if kind == "gradient" and run.under_test.backend:
+        return [pytest.param(None, None, None, [], id="compiled", marks=pytest.mark.skip(
+            reason="under --compile test_parity checks each case's gradients with its value, from one "
+                   "compiled call (the training graph)"))]
     groups = {}
     for record, case, device, dtype in selected_cases(records, run.devices, dtypes or run.dtypes,
                                                       grid_only=kind == "double_backward",
@@ -110,7 +118,7 @@ def parity_row(label, device, dtype, tolerance):
     largest errors, the check ids) and reports as its ("parity", row) user property."""
     return {"loss": label, "device": device, "dtype": dtype, "tolerance": tolerance.source,
             "rtol": tolerance.rtol, "atol": tolerance.atol, "cases": 0, "abs": 0.0, "rel": 0.0,
-            "fraction": 0.0, "ids": [], "notes": [], **dict.fromkeys(VERDICTS, 0)}
+            "fraction": 0.0, "ids": [], "notes": [], "eager_unledgered": [], **dict.fromkeys(VERDICTS, 0)}
 
 
 @dataclass
@@ -174,12 +182,13 @@ class CaseChecks:
         return Outcome(check, "error", tolerance,
                        message=f"{type(error).__name__}: {error}\n  {self.context(what)}")
 
-    def values(self):
+    def values(self, run=run_torch):
+        """The value check; `run` calls the implementation (harness.run_torch's arguments and results)."""
         check = CheckId(self.record.name, self.device, self.dtype, self.case.name)
         tolerance = tolerance_for(self.record.name, self.device, self.dtype, self.case.name)
         try:
-            actual, torch_call, numpy_call = run_torch(self.record, self.case, self.dtype,
-                                                       self.device, self.function)
+            actual, torch_call, numpy_call = run(self.record, self.case, self.dtype, self.device,
+                                                 self.function)
         except Exception as error:  # the implementation raised: a missing kernel is unsupported
             # (else an error)
             return [self.raised(check, tolerance, error, "value")]
@@ -190,12 +199,13 @@ class CaseChecks:
         return [self.compared(check, actual, expected, expected_dtype(torch_call[1], self.dtype),
                               tolerance, "value")]
 
-    def gradients(self):
+    def gradients(self, run=run_backward):
+        """A check per differentiated argument; `run` as harness.run_backward."""
         tolerance = lambda name: tolerance_for(self.record.name, self.device, self.dtype, self.case.name,
                                                kind="gradient", argument=name)
         check = lambda name: CheckId(self.record.name, self.device, self.dtype, self.case.name, name)
         try:
-            gradients = run_backward(self.record, self.case, self.dtype, self.device, self.function)
+            gradients = run(self.record, self.case, self.dtype, self.device, self.function)
         except Exception as error:  # the backward (perhaps a missing kernel) or the reference's
             # gradient raised
             return [self.raised(check(name), tolerance(name), error, "gradient")
@@ -211,6 +221,20 @@ class CaseChecks:
                                           tolerance(name), "gradient",
                                           f"gradient of {name}: ", alternative=alternative))
         return outcomes
+
+    def values_and_gradients(self):
+        """The value and gradient checks of one call (harness.differentiable_call): under
+        --compile both then come from the one graph compiled for training, where separate calls
+        would compile an inference graph beside it (a graph more a case, twice the cost)."""
+        if not self.record.gradient:
+            return self.values()
+        forward = first_result(lambda: differentiable_call(self.record, self.case, self.dtype, self.device,
+                                                           self.function))
+
+        def value(*_):
+            _, _, output, _, torch_call, numpy_call = forward()
+            return output.detach(), torch_call, numpy_call
+        return self.values(value) + self.gradients(lambda *_: backward_of(self.record, forward()))
 
     def second_derivatives(self):
         """Hessian-vector products per differentiated argument (harness.run_double_backward)."""
@@ -299,7 +323,7 @@ class CaseChecks:
         the candidate's output is within the tolerance of torch eager's in the same check."""
         eager = CaseChecks(self.record, self.case, self.device, self.dtype, UnderTest("torch"), self.node)
         same = [found for found in getattr(eager, what)() if found.check == outcome.check]
-        if not same or outcome.kind == "error" or same[0].kind == "error":
+        if not same or outcome.kind == "error" or same[0].kind in ("error", "unsupported"):
             return bool(same) and outcome.kind == same[0].kind == "error"
         try:
             compare(outcome.actual, same[0].actual.detach().cpu().double().numpy(), same[0].actual.dtype,
@@ -307,6 +331,23 @@ class CaseChecks:
         except ParityMismatch:
             return False
         return True
+
+
+def first_result(function):
+    """A function of no arguments that returns (or raises) what `function` did on its first call."""
+    results = []
+
+    def call():
+        if not results:
+            try:
+                results.append((function(), None))
+            except Exception as error:  # kept to raise again: each check reports it
+                results.append((None, error))
+        value, error = results[0]
+        if error is not None:
+            raise error
+        return value
+    return call
 
 
 def kink_side(label, actual, expected, alternative):
@@ -390,13 +431,21 @@ class ItemRunner:
         compile_known = compile_divergences_for(str(outcome.check), self.under_test.backend) \
             if self.under_test.backend and self.under_test.ledger else []
         found = verdict(checks, outcome, known, what, compile_known)
+        # compiled torch that misses the reference with torch eager's own output: eager's divergence, which
+        # the compile run's own data (its resized cases) met, not compile's
+        eager_too = found == NEW and outcome.kind == "mismatch" and bool(self.under_test.backend) \
+            and not known and checks.same_as_torch_eager(outcome, what)
+        found = SHARED if eager_too else found
         row = self.rows.setdefault((outcome.check.label, outcome.tolerance.source),
                                    parity_row(outcome.check.label, self.device, self.dtype,
                                               outcome.tolerance))
         row["cases"] += 1
         row["ids"].append(str(outcome.check))
         row[found] += 1
+        if eager_too:
+            row["eager_unledgered"].append(str(outcome.check))
         notes = [f"unsupported: {outcome.message}"] if found == UNSUPPORTED else []
+        notes += [EAGER_TOO] if eager_too else []
         row["notes"] = sorted({*row["notes"], *notes, *([outcome.note] if outcome.note else [])})
         if found == UNSUPPORTED:
             return
@@ -419,6 +468,8 @@ class ItemRunner:
         elif found == NEW and outcome.kind != "error" and known:
             message = f"{message}\n  (a case of torch's known divergence {known[0]['id']}, where " \
                       f"{self.under_test.label} differs from torch eager too)"
+        elif found == NEW and outcome.kind == "mismatch" and self.under_test.backend:
+            message = f"{message}\n  (torch eager's output differs: a compile-only divergence)"
         if found == NEW or message != outcome.message:
             self.problems.append((checks.case.name, message))
         measured = outcome.measured or {"abs": float("inf"), "rel": float("inf"), "fraction": float("inf")}

@@ -99,22 +99,33 @@ def test_compile_cases_keep_every_shape_variant_and_reduction_of_the_grid(record
                 assert any(begins_with(name, variant, shape) for name in unresized), (shape.name, variant)
     for reduction in record.keyword_grid.get("reduction", []):
         assert any(name.endswith(f"-{reduction}") or name == reduction for name in unresized), reduction
+    # in every dtype: the first shape's cases, every reduction among them; the rest in float32 alone
+    every_dtype = [case for case in chosen if case.dtypes is None]
+    assert all(begins_with(case.name.removeprefix("resized-"), case.variant, record.shapes[0])
+               for case in every_dtype)
+    for reduction in record.keyword_grid.get("reduction", []):
+        assert any(case.name.endswith(f"-{reduction}") or case.name == reduction for case in every_dtype)
+    assert all(case.dtypes == ("float32",) for case in chosen
+               if case.dtypes is not None and case.name not in edge)
 
 
 def test_a_small_compile_selection_runs_green_reusing_its_graphs(tmp_path, torch_under_test):
     """huber_loss's values and gradients on two shapes in float32 under --compile: every check
-    ran a compiled graph or is a known compile divergence (the empty mean's backward), a
-    resized case reuses its case's graph (dynamic shapes), and the run reports what it compiled."""
+    ran a compiled graph or is a known compile divergence (the empty mean's backward), a case's
+    value and gradients come from one call, a resized case reuses its case's graph (dynamic
+    shapes), and the run reports what it compiled."""
     result = run_pytest("parity_tests/test_parity.py", "parity_tests/test_backward.py", "--compile", BACKEND,
-                        "--dtype", "float32", "-k", "huber_loss and not module", "--case",
-                        "*same-2d-*,*same-empty-*",
+                        "--dtype", "float32", "-k", "huber_loss and not module or compiled", "--case",
+                        "*same-2d-*,*same-empty-*", "-rs",
                         tmp_path=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "by torch.compile" not in result.stdout, result.stdout[-2000:]
+    assert "under --compile test_parity checks each case's gradients" in result.stdout, result.stdout[-2000:]
     counts = re.search(r"torch.compile: (\d+) graphs compiled .*?, (\d+) calls", result.stdout)
     graphs, calls = map(int, counts.groups())
-    # a graph for a case and its resized twin (edge cases apart)
-    assert 2 * graphs <= calls + 4, result.stdout[-1000:]
     rows = json.loads((tmp_path / "table.json").read_text())
+    checks = lambda label: sum(row["cases"] for row in rows if row["loss"] == label)
+    # one call a case for its value and its gradients, one graph for a case and its resized twin
+    assert calls == checks("huber_loss") == checks("huber_loss d/dinput") >= 10, (calls, rows)
+    assert 2 * graphs <= calls + 4, result.stdout[-1000:]
     assert sum(row["torch's known divergences"] for row in rows) >= 1, rows  # the empty mean's backward
-    assert sum(row["cases"] for row in rows) >= 10, rows

@@ -12,8 +12,10 @@ from .runner import ItemRunner
 
 
 def test_parity(record, device, dtype, value_cases, request):
-    """Each case's value against the reference, with a verdict (runner.py)."""
-    ItemRunner(request, record, device, dtype).run(value_cases, "values")
+    """Each case's value against the reference, with a verdict (runner.py); under --compile its
+    gradients too, from the same compiled call (test_backward's items then skip)."""
+    runner = ItemRunner(request, record, device, dtype)
+    runner.run(value_cases, "values_and_gradients" if runner.under_test.backend else "values")
 
 
 def test_requested_device_is_present(requested_device):

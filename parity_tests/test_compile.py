@@ -73,8 +73,20 @@ def test_a_raising_call_does_not_stop_later_calls_compiling(torch_under_test):
 
 def test_every_known_compile_divergence_says_how_to_reproduce_it():
     for entry in load("known_compile_divergences.json")["entries"]:
-        for key in ("tests", "backends", "right_value", "compile_does", "upstream", "reproducer"):
+        for key in ("tests", "backends", "right_value", "compile_does", "upstream", "reproducer", "seen_on"):
             assert entry.get(key), f"{entry['id']}: no {key}"
+
+
+@pytest.mark.parametrize("bounds, holds", [
+    ({}, True), ({"torch_since": "2.14"}, False), ({"torch_before": "2.14"}, True),
+    ({"torch_before": "2.13"}, False), ({"torch_since": "2.2", "torch_before": "2.13.1"}, True)])
+def test_a_ledger_entry_holds_between_its_versions(bounds, holds, monkeypatch):
+    """On torch 2.13.0: an entry holds from torch_since (included) up to torch_before (excluded)."""
+    from . import tolerances_and_ledgers
+    from .harness import TorchVersion
+    monkeypatch.setattr(tolerances_and_ledgers, "TORCH_VERSION", TorchVersion("2.13.0"))
+    entry = tolerances_and_ledgers.LedgerEntry({"id": "x", "tests": [], **bounds})
+    assert entry.holds_for_this_torch() == holds
 
 
 def begins_with(name, variant, shape):

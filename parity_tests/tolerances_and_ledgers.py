@@ -60,8 +60,9 @@ class LedgerEntry(dict):
 
     def holds_for_this_torch(self):
         """Entries with "torch_since" hold from that version on (a divergence a later torch
-        introduced, e.g. a kernel routing more cases)."""
-        return TORCH_VERSION >= self.get("torch_since", "0")
+        introduced, e.g. a kernel routing more cases), those with "torch_before" up to that
+        version (a divergence it fixed)."""
+        return self.get("torch_since", "0") <= TORCH_VERSION < self.get("torch_before", "9999")
 
 
 TOLERANCES = load("tolerances.json")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import reference
-from reference._blocks import BLOCK
+from reference._blocks import BLOCK, SLICE
 
 from .api_drift import torch_signature
 from .harness import compare, run_case, skip_if_unavailable
@@ -171,6 +171,20 @@ def test_blocked_evaluation_matches_torch_beyond_one_block(record, reduction):
     actual, expected, _ = run_case(record, case, "float64", "cpu")
     compare(actual, expected, actual.dtype,
             tolerance_for(record.name, "cpu", "float64", case.name), case.name)
+
+
+@pytest.mark.parametrize("shape, axis", [((2 * SLICE // 100 + 3, 100), 1), ((100, 2 * SLICE // 100 + 3), 0),
+                                         ((3, 7, SLICE // 5), 1), ((5, 2, SLICE // 4, 3), 1)])
+def test_logsumexp_slice_by_slice_is_the_whole_formula(shape, axis):
+    """The parity grid's arrays are smaller than a slice, so logsumexp's slice-by-slice path
+    (along_slices in reference/_blocks.py) is checked here against the formula on the whole
+    array, bit for bit, with a slice of only -inf (-inf) and one holding +inf (nan) in it."""
+    from reference._activations import _logsumexp, logsumexp
+    x = np.random.default_rng(0).normal(size=shape)
+    along = np.moveaxis(x, axis, -1)  # a view: writes reach x
+    along[(0,) * (x.ndim - 1)] = -np.inf
+    along[(1,) * (x.ndim - 1) + (0,)] = np.inf
+    assert np.array_equal(logsumexp(x, axis), _logsumexp(x, axis), equal_nan=True)
 
 
 def test_reference_gives_both_one_sided_derivatives_at_a_hinge_kink():

@@ -3,7 +3,7 @@ import warnings
 
 import numpy as np
 
-from ._blocks import map_blocks
+from ._blocks import along_slices, map_blocks
 from ._reduction import check_floating
 
 
@@ -33,7 +33,11 @@ def _prepare(input, dim, dtype, name):
 
 def logsumexp(x, axis):
     """log(sum(exp(x))) along axis, shifted by the finite maximum so that it cannot overflow (a
-    slice of only -inf gives -inf)."""
+    slice of only -inf gives -inf); a slice of a large array at a time (along_slices)."""
+    return along_slices(_logsumexp, x, axis)
+
+
+def _logsumexp(x, axis):
     peak = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
     peak = np.where(np.isfinite(peak), peak, 0)
     with np.errstate(divide="ignore"):

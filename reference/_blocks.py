@@ -9,6 +9,7 @@ arrays take the formula whole.
 import numpy as np
 
 BLOCK = 1 << 16  # elements: a block of each input and a few temporaries fit in a 1-2 MB L2 cache
+SLICE = 4 * BLOCK  # elements of a slice a reduction along an axis takes at a time (along_slices)
 
 
 def _blocks(formula, arrays, named):
@@ -50,3 +51,16 @@ def sum_blocks(formula, *arrays, dtype, **named):
     on, size = blocks
     sums = [on(slice(start, start + BLOCK)).sum(dtype=dtype) for start in range(0, size, BLOCK)]
     return np.array(sums, dtype=dtype).sum(dtype=dtype)
+
+
+def along_slices(reduction, x, axis):
+    """reduction(x, axis), which reduces x along `axis` and keeps its other axes, taken over
+    slices of x along another axis (about SLICE elements each) and joined: the same values, its
+    temporaries (a shifted copy, its exponential) in cache instead of main memory."""
+    if x.ndim < 2 or x.size <= SLICE:
+        return reduction(x, axis)
+    other = 1 if axis == 0 else 0
+    step = max(1, SLICE * x.shape[other] // x.size)
+    part = lambda start: x[(slice(None),) * other + (slice(start, start + step),)]
+    return np.concatenate([reduction(part(start), axis) for start in range(0, x.shape[other], step)],
+                          axis=other - (other > axis))

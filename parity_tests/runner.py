@@ -5,7 +5,10 @@ its value or one per differentiated argument (an `Outcome`), and each check a ve
 
 - agrees: within the tolerance of the reference;
 - shares torch's known divergence: differs where the ledger says torch eager differs, and the
-  way torch eager does (for a candidate: its output is torch eager's there);
+  way torch eager does (for a candidate: its output is torch eager's there); under --compile,
+  also where a compile-ledger entry names it, and where compiled torch misses with torch eager's
+  own output that no ledger names (torch's divergence, not compile's: noted in the row and listed
+  after the table);
 - agrees where torch diverges: a candidate right where torch eager is known to be wrong (for
   torch eager itself this fails: a fixed divergence must leave the ledger);
 - new divergence: anything else; these fail the item, which lists every one, the first in full,

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from .compiled import NotCompiled, compiled, compiler
 from .records import RECORDS
+from .registry import COMPILED_IN_FULL
 from .suite_runs import run_pytest
 from .tolerances_and_ledgers import load
 
@@ -111,13 +112,13 @@ def test_compile_cases_keep_every_shape_variant_and_reduction_of_the_grid(record
                 assert any(begins_with(name, variant, shape) for name in unresized), (shape.name, variant)
     for reduction in record.keyword_grid.get("reduction", []):
         assert any(name.endswith(f"-{reduction}") or name == reduction for name in unresized), reduction
-    # in every dtype: the first shape's cases, every reduction among them; the rest in float32 alone
+    # in every dtype: the first shape's cases, every reduction among them; the rest in COMPILED_IN_FULL alone
     every_dtype = [case for case in chosen if case.dtypes is None]
     assert all(begins_with(case.name.removeprefix("resized-"), case.variant, record.shapes[0])
                for case in every_dtype)
     for reduction in record.keyword_grid.get("reduction", []):
         assert any(case.name.endswith(f"-{reduction}") or case.name == reduction for case in every_dtype)
-    assert all(case.dtypes == ("float32",) for case in chosen
+    assert all(case.dtypes == (COMPILED_IN_FULL,) for case in chosen
                if case.dtypes is not None and case.name not in edge)
 
 
